@@ -1,0 +1,63 @@
+# Makefile for pg_migrate (PGXS)
+#
+#   make                  build the module
+#   make install          install into the server that PG_CONFIG names
+#   make installcheck     pg_regress (sql/NNN_*.sql) against a running server
+#   make prove            pgTAP (test/pgtap/*.sql) against a running server
+#   make test             everything, in a throwaway cluster (test/scripts/test.sh)
+#   make demo             walkthrough in a throwaway cluster (test/scripts/demo.sh)
+#   make bench            test/bench/* in a throwaway cluster (test/scripts/bench.sh)
+
+EXTENSION   = pg_migrate
+MODULE_big  = $(EXTENSION)
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS  += -Wall -Werror
+PGFILEDESC  = "pg_migrate - schema migrations managed inside PostgreSQL"
+
+# sql/pg_migrate--*.sql are the extension scripts; every other sql/*.sql is a
+# pg_regress test, run in name order (hence the NNN_ prefixes).
+DATA        = $(wildcard sql/$(EXTENSION)--*.sql)
+REGRESS     = $(sort $(basename $(notdir $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql)))))
+# A UTF8 database with the C locale, so that sort order and messages do not
+# depend on the machine's locale.
+REGRESS_OPTS = --encoding=UTF8 --no-locale
+
+# build/ holds the scratch install (destdir) and the test logs.
+EXTRA_CLEAN = build src/*.gcno src/*.gcda
+
+# /usr/bin/pg_config on Debian picks the newest server-dev package present:
+# pin PostgreSQL 15 when it is installed.
+PG15_CONFIG := /usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG  ?= $(if $(wildcard $(PG15_CONFIG)),$(PG15_CONFIG),pg_config)
+PGXS       := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# PGXS tracks no header dependencies (Debian builds without --enable-depend):
+# rebuild every object, and its JIT bitcode, when any header changes.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h)
+
+# pgTAP against a running server (PGHOST/PGPORT/PGUSER from the environment).
+TAP_DB   ?= $(EXTENSION)_tap
+PG_PROVE ?= pg_prove
+TAP_DIR  ?= test/pgtap
+
+.PHONY: prove test demo bench
+
+prove:
+	$(bindir)/dropdb --if-exists $(TAP_DB)
+	$(bindir)/createdb $(TAP_DB)
+	$(bindir)/psql -X -q -v ON_ERROR_STOP=1 -d $(TAP_DB) \
+	  -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION $(EXTENSION)'
+	$(PG_PROVE) --dbname $(TAP_DB) --verbose --ext .sql --recurse $(TAP_DIR)/
+
+# These build, install into build/destdir and start their own cluster;
+# they need no running server and no write access to the system directories.
+test:
+	@bash test/scripts/test.sh
+
+demo:
+	@bash test/scripts/demo.sh
+
+bench:
+	@bash test/scripts/bench.sh

@@ -1,0 +1,305 @@
+/* pg_migrate--0.1.0.sql: install script of the pg_migrate extension */
+
+\echo Use "CREATE EXTENSION pg_migrate" to load this file. \quit
+
+/*
+ * The control file installs into pg_catalog; the script owns the schema
+ * "migrate" itself, so installation fails when a schema of that name
+ * already exists (someone else's schema is never adopted) and DROP
+ * EXTENSION removes it.  Every name below is schema-qualified.
+ */
+CREATE SCHEMA migrate;
+REVOKE ALL ON SCHEMA migrate FROM PUBLIC;
+GRANT USAGE ON SCHEMA migrate TO PUBLIC;
+COMMENT ON SCHEMA migrate IS 'pg_migrate: schema migrations managed inside PostgreSQL';
+
+/* ------------------------------------------------------------------------
+ * Catalog tables
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE migrate.revisions (
+	id				text		PRIMARY KEY,
+	down_revision	text[]		NOT NULL DEFAULT '{}',
+	depends_on		text[]		NOT NULL DEFAULT '{}',
+	branch_labels	text[]		NOT NULL DEFAULT '{}',
+	message			text,
+	upgrade			text		NOT NULL,
+	downgrade		text,
+	verify			text,
+	transactional	boolean		NOT NULL DEFAULT true,
+	checksum		text		NOT NULL,
+	seq				bigint		NOT NULL UNIQUE,
+	registered_at	timestamptz NOT NULL,
+	registered_by	name		NOT NULL
+);
+COMMENT ON TABLE migrate.revisions IS 'Registered revisions: the versions directory inside the database.  Written only through migrate.revision() and migrate.merge().';
+COMMENT ON COLUMN migrate.revisions.id IS 'Revision id: [A-Za-z0-9_]{1,64}; generated ids are 12 lowercase hex digits.';
+COMMENT ON COLUMN migrate.revisions.down_revision IS 'Parent revisions: empty for a base, two or more for a merge.';
+COMMENT ON COLUMN migrate.revisions.depends_on IS 'Revisions (ids or branch labels) that must be applied first, without being parents.';
+COMMENT ON COLUMN migrate.revisions.branch_labels IS 'Branch labels declared by this revision (targets such as label@head).';
+COMMENT ON COLUMN migrate.revisions.message IS 'Human-readable description of the revision.';
+COMMENT ON COLUMN migrate.revisions.upgrade IS 'SQL that applies the revision.';
+COMMENT ON COLUMN migrate.revisions.downgrade IS 'SQL that reverts the revision; NULL means irreversible.';
+COMMENT ON COLUMN migrate.revisions.verify IS 'Optional SQL run after the upgrade to check it.';
+COMMENT ON COLUMN migrate.revisions.transactional IS 'false for revisions whose statements cannot run inside a transaction block (run by migrate.deploy()).';
+COMMENT ON COLUMN migrate.revisions.checksum IS 'SHA-256 (hex) of the normalized content: id, parents, dependencies, labels, message, upgrade, downgrade, verify, transactional.';
+COMMENT ON COLUMN migrate.revisions.seq IS 'Registration order; breaks ties between independent revisions in every plan.';
+COMMENT ON COLUMN migrate.revisions.registered_at IS 'When the current content was registered.';
+COMMENT ON COLUMN migrate.revisions.registered_by IS 'Role that registered the current content.';
+
+CREATE SEQUENCE migrate.revisions_seq;
+COMMENT ON SEQUENCE migrate.revisions_seq IS 'Registration order of migrate.revisions.';
+
+CREATE TABLE migrate.applied (
+	revision	text		PRIMARY KEY,
+	applied_at	timestamptz NOT NULL,
+	applied_by	name		NOT NULL,
+	checksum	text,
+	event_id	bigint
+);
+COMMENT ON TABLE migrate.applied IS 'Every applied revision (not only the heads); closed under ancestry.';
+COMMENT ON COLUMN migrate.applied.revision IS 'Applied revision id.';
+COMMENT ON COLUMN migrate.applied.applied_at IS 'When the revision was applied or stamped.';
+COMMENT ON COLUMN migrate.applied.applied_by IS 'Role that applied or stamped it.';
+COMMENT ON COLUMN migrate.applied.checksum IS 'Checksum of the content that ran (or was stamped).';
+COMMENT ON COLUMN migrate.applied.event_id IS 'The migrate.events row that recorded it.';
+
+CREATE TABLE migrate.events (
+	id					bigserial	PRIMARY KEY,
+	occurred_at			timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	kind				text		NOT NULL,
+	revision			text,
+	target				text,
+	detail				text,
+	checksum			text,
+	duration			interval,
+	session_user_name	name		NOT NULL,
+	current_user_name	name		NOT NULL,
+	application_name	text,
+	client_addr			inet,
+	backend_pid			integer		NOT NULL,
+	transaction_id		xid8,
+	CONSTRAINT events_kind_check CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['register', 'replace', 'merge', 'stamp', 'upgrade', 'downgrade', 'failure', 'repair']::text[]))
+);
+COMMENT ON TABLE migrate.events IS 'Append-only audit log of every register, stamp, upgrade, downgrade, repair and failure.';
+COMMENT ON COLUMN migrate.events.id IS 'Event number, increasing.';
+COMMENT ON COLUMN migrate.events.occurred_at IS 'Wall-clock time of the event.';
+COMMENT ON COLUMN migrate.events.kind IS 'register, replace, merge, stamp, upgrade, downgrade, failure or repair.';
+COMMENT ON COLUMN migrate.events.revision IS 'Revision the event is about, if any.';
+COMMENT ON COLUMN migrate.events.target IS 'Target the user asked for, if any.';
+COMMENT ON COLUMN migrate.events.detail IS 'What happened, in words.';
+COMMENT ON COLUMN migrate.events.checksum IS 'Checksum of the revision content involved.';
+COMMENT ON COLUMN migrate.events.duration IS 'How long the step took, if it ran SQL.';
+COMMENT ON COLUMN migrate.events.session_user_name IS 'session_user of the connection.';
+COMMENT ON COLUMN migrate.events.current_user_name IS 'current_user when the call was made.';
+COMMENT ON COLUMN migrate.events.application_name IS 'application_name of the connection.';
+COMMENT ON COLUMN migrate.events.client_addr IS 'Client address (NULL for a Unix-socket connection).';
+COMMENT ON COLUMN migrate.events.backend_pid IS 'Backend process id of the connection.';
+COMMENT ON COLUMN migrate.events.transaction_id IS 'Top-level transaction id of the call.';
+
+/*
+ * One row whose version identifies the state of revisions and applied: every
+ * write bumps it, and each backend keeps its graph cache only while the
+ * (xmin, generation) of the row it sees is unchanged.
+ */
+CREATE TABLE migrate.catalog_version (
+	generation	bigint NOT NULL,
+	one_row		boolean NOT NULL DEFAULT true PRIMARY KEY CHECK (one_row)
+);
+INSERT INTO migrate.catalog_version (generation) VALUES (0);
+COMMENT ON TABLE migrate.catalog_version IS 'Internal: bumped by every catalog write so that per-backend graph caches know when to reload.';
+
+CREATE FUNCTION migrate.events_append_only()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgm_events_append_only';
+COMMENT ON FUNCTION migrate.events_append_only() IS 'Trigger that keeps migrate.events append-only.';
+
+CREATE TRIGGER events_append_only
+	BEFORE UPDATE OR DELETE ON migrate.events
+	FOR EACH ROW EXECUTE FUNCTION migrate.events_append_only();
+
+CREATE FUNCTION migrate.catalog_changed()
+RETURNS trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgm_catalog_changed';
+COMMENT ON FUNCTION migrate.catalog_changed() IS 'Trigger that tells every backend to reload its graph cache after a change made with plain SQL.';
+
+CREATE TRIGGER revisions_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON migrate.revisions
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_changed();
+CREATE TRIGGER applied_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON migrate.applied
+	FOR EACH STATEMENT EXECUTE FUNCTION migrate.catalog_changed();
+
+REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;
+GRANT SELECT ON migrate.revisions, migrate.applied, migrate.events TO PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('migrate.revisions', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.revisions_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.applied', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.events', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.events_id_seq', '');
+
+/* ------------------------------------------------------------------------
+ * Registering
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION migrate.revision(
+	id				text DEFAULT NULL,
+	down_revision	text[] DEFAULT NULL,
+	upgrade			text DEFAULT NULL,
+	downgrade		text DEFAULT NULL,
+	message			text DEFAULT NULL,
+	branch_labels	text[] DEFAULT NULL,
+	depends_on		text[] DEFAULT NULL,
+	verify			text DEFAULT NULL,
+	transactional	boolean DEFAULT true)
+RETURNS text
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_revision';
+COMMENT ON FUNCTION migrate.revision(text, text[], text, text, text, text[], text[], text, boolean) IS
+'Register a revision; returns its id.  Call with named arguments.  upgrade is required; id NULL = generated; down_revision NULL = the single current head, ''{}'' = a new base.  Identical content again is a no-op; changed content replaces an unapplied revision and is refused for an applied one.';
+
+CREATE FUNCTION migrate.merge(
+	parents		text[] DEFAULT NULL,
+	message		text DEFAULT NULL,
+	id			text DEFAULT NULL)
+RETURNS text
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_merge';
+COMMENT ON FUNCTION migrate.merge(text[], text, text) IS
+'Register a merge revision (empty upgrade and downgrade) whose parents are the given revisions, or all current heads when parents is NULL; returns its id.';
+
+/* ------------------------------------------------------------------------
+ * Inspecting
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION migrate.heads(
+	OUT revision text, OUT message text, OUT branch_labels text[],
+	OUT is_merge boolean, OUT applied boolean)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_heads';
+COMMENT ON FUNCTION migrate.heads() IS
+'Revisions with no child through down_revision (what "alembic heads" lists; depends_on is ignored here), in registration order.';
+
+CREATE FUNCTION migrate.bases(
+	OUT revision text, OUT message text, OUT branch_labels text[],
+	OUT depends_on text[], OUT applied boolean)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_bases';
+COMMENT ON FUNCTION migrate.bases() IS
+'Revisions with no parent, in registration order.';
+
+CREATE FUNCTION migrate.branches(
+	OUT revision text, OUT message text, OUT branch_labels text[],
+	OUT children text[])
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_branches';
+COMMENT ON FUNCTION migrate.branches() IS
+'Branch points: revisions that are the parent of two or more revisions, with those children.';
+
+CREATE FUNCTION migrate.current(
+	OUT revision text, OUT message text, OUT branch_labels text[],
+	OUT is_merge boolean, OUT applied_at timestamptz, OUT applied_by name)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_current';
+COMMENT ON FUNCTION migrate.current() IS
+'Applied revisions that no other applied revision implies (by parent or depends_on): the database''s current heads.';
+
+CREATE FUNCTION migrate.history(
+	range text DEFAULT NULL,
+	OUT revision text, OUT down_revision text[], OUT depends_on text[],
+	OUT branch_labels text[], OUT message text, OUT is_head boolean,
+	OUT is_branch_point boolean, OUT is_merge boolean, OUT applied boolean,
+	OUT registered_at timestamptz)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_history';
+COMMENT ON FUNCTION migrate.history(text) IS
+'Revisions newest first (children before parents).  range is A:B, :B or A: (A and B are targets; both ends included); NULL = everything.';
+
+CREATE FUNCTION migrate.show(
+	target text,
+	OUT revision text, OUT down_revision text[], OUT depends_on text[],
+	OUT branch_labels text[], OUT message text, OUT upgrade text,
+	OUT downgrade text, OUT verify text, OUT transactional boolean,
+	OUT checksum text, OUT children text[], OUT is_head boolean,
+	OUT is_merge boolean, OUT is_branch_point boolean, OUT applied boolean,
+	OUT applied_at timestamptz, OUT applied_by name,
+	OUT registered_at timestamptz, OUT registered_by name)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_show';
+COMMENT ON FUNCTION migrate.show(text) IS
+'Everything known about the revisions a target names.';
+
+CREATE FUNCTION migrate.resolve(
+	target text,
+	OUT revision text, OUT message text)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_resolve';
+COMMENT ON FUNCTION migrate.resolve(text) IS
+'The revisions a target names: head, heads, base, an id or unique prefix, label@head, label@base, rev@head, +N, -N, X+N, X-N, label@+N, label@-N.';
+
+CREATE FUNCTION migrate.plan(
+	target text,
+	direction text DEFAULT 'upgrade',
+	OUT step integer, OUT revision text, OUT operation text, OUT message text)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_plan';
+COMMENT ON FUNCTION migrate.plan(text, text) IS
+'What migrate.upgrade(target) (direction ''upgrade'') or migrate.downgrade(target) (direction ''downgrade'') would run from the current applied set, step by step, without running it.';
+
+CREATE FUNCTION migrate.status(
+	OUT current text[], OUT heads text[], OUT pending integer,
+	OUT last_event text, OUT last_event_at timestamptz)
+RETURNS record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_status';
+COMMENT ON FUNCTION migrate.status() IS
+'One row: the current revisions, the heads, how many revisions upgrade(''heads'') would apply, and the last event.';
+
+/* ------------------------------------------------------------------------
+ * Bookkeeping
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION migrate.stamp(
+	target text,
+	purge boolean DEFAULT false,
+	OUT revision text, OUT action text)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_stamp';
+COMMENT ON FUNCTION migrate.stamp(text, boolean) IS
+'Move the recorded state to target as upgrade or downgrade would, without running any SQL; purge => true first empties the applied set.  Returns the revisions marked applied or unapplied.';
+
+CREATE FUNCTION migrate.stamp(
+	targets text[],
+	purge boolean DEFAULT false,
+	OUT revision text, OUT action text)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_stamp_many';
+COMMENT ON FUNCTION migrate.stamp(text[], boolean) IS
+'Stamp several targets in turn; with purge => true the applied set becomes exactly those revisions and their ancestors.';

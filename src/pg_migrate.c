@@ -1,0 +1,48 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_migrate.c
+ *	  Module entry point of pg_migrate and the triggers that guard the
+ *	  catalog tables.
+ *
+ * pg_migrate keeps Alembic-style revisions in the migrate.* tables and
+ * answers graph questions in C.  The files of src/ each hold one concept:
+ * graph.c, target.c and plan.c are the pure core; catalog.c is the only
+ * code that knows the tables; register.c, inspect.c and stamp.c are the SQL
+ * entry points.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/trigger.h"
+#include "fmgr.h"
+
+#if PG_VERSION_NUM < 130000
+#error "pg_migrate requires PostgreSQL 13 or later"
+#endif
+
+PG_MODULE_MAGIC;
+
+PG_FUNCTION_INFO_V1(pgm_events_append_only);
+
+/*
+ * pgm_events_append_only: row trigger that refuses UPDATE and DELETE on
+ * migrate.events, so the audit log only grows.
+ */
+Datum
+pgm_events_append_only(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.events_append_only() must be called as a trigger")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("migrate.events is append-only"),
+			 errdetail("%s of an event row is not allowed.",
+					   TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? "UPDATE" : "DELETE"),
+			 errhint("The audit log keeps every register, stamp, upgrade and downgrade; an owner may archive old rows with TRUNCATE.")));
+	PG_RETURN_NULL();
+}
