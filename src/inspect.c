@@ -479,12 +479,14 @@ pgm_resolve(PG_FUNCTION_ARGS)
 	char	   *target = target_arg(fcinfo, 0, "target");
 	MgGraph    *g;
 	MgIntList	res = {0};
+	MgIntList	cur = {0};
 	MgIntList	seen = {0};
 	MgError		err;
 
 	connect();
 	g = pgm_graph_ready(false);
-	if (!mg_get_revisions(g, target, &res, &err))
+	mg_current(g, &cur);
+	if (!mg_resolve_target(g, &cur, target, &res, &err))
 		pgm_report(&err);
 	for (int i = 0; i < res.n; i++)
 	{

@@ -602,6 +602,10 @@ match_relative(const char *target, char **label, char **symbol, long *rel)
 static bool
 relative_error(MgError *err, const char *target, long rel)
 {
+	if (rel == 0)
+		return mg_fail(err, MG_ERR_RANGE, NULL,
+					   "A relative target moves at least one revision: +1, -1, rev+1, label@-1.",
+					   "relative target \"%s\" moves zero steps", target);
 	return mg_fail(err, MG_ERR_RANGE, NULL,
 				   rel >= 0 ?
 				   "Relative upgrades count from the current revisions: +1, +2, or label@+1 for one branch." :
@@ -901,4 +905,50 @@ mg_downgrade_target(MgGraph *g, const MgIntList *current, const char *target,
 			*label = mg_strndup(target, at - target);
 		return mg_get_revision(g, at ? at + 1 : target, rev, err);
 	}
+}
+
+/*
+ * mg_resolve_target: the revisions a target names, with relative forms
+ * resolved as plan() resolves them.  A walk that ends exactly at base names
+ * nothing; one that goes further is an error.
+ */
+bool
+mg_resolve_target(MgGraph *g, const MgIntList *current, const char *target,
+				  MgIntList *out, MgError *err)
+{
+	char	   *label = NULL,
+			   *symbol = NULL;
+	long		rel = 0;
+	int			m = match_relative(target, &label, &symbol, &rel);
+	MgIntList	res = {0};
+
+	if (m < 0)
+		return mg_fail(err, MG_ERR_RANGE, NULL, NULL,
+					   "relative step in \"%s\" is out of range", target);
+	if (m == 0)
+		return mg_get_revisions(g, target, out, err);
+	if (symbol == NULL && rel < 0)
+	{
+		char	   *dlabel;
+		int			rev;
+
+		if (!mg_downgrade_target(g, current, target, &dlabel, &rev, err))
+			return false;
+		if (rev >= 0)
+			mg_list_push(out, rev);
+		return true;
+	}
+	if (!mg_upgrade_targets(g, current, target, &res, err))
+		return false;
+	for (int i = 0; i < res.n; i++)
+	{
+		if (res.v[i] == MG_NONE)
+			return mg_fail(err, MG_ERR_RANGE, NULL,
+						   "Count fewer steps, or name the revision.",
+						   "relative target \"%s\" walks past %s", target,
+						   rel < 0 ? "base" : "the end of the graph");
+		if (res.v[i] >= 0)
+			mg_list_push(out, res.v[i]);
+	}
+	return true;
 }

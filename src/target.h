@@ -44,4 +44,12 @@ extern bool mg_downgrade_target(MgGraph *g, const MgIntList *current,
 								const char *target, char **label,
 								int *rev, MgError *err);
 
+/*
+ * What a target stands for in plan(): the upgrade destinations, except for
+ * -N and label@-N, which count down from the current revisions.
+ */
+extern bool mg_resolve_target(MgGraph *g, const MgIntList *current,
+							  const char *target, MgIntList *out,
+							  MgError *err);
+
 #endif							/* MG_TARGET_H */

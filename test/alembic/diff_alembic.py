@@ -427,12 +427,23 @@ def classic_states(g, max_single=8, pairs=2):
 # Targets
 # ---------------------------------------------------------------------------
 
-GARBAGE = ["", " ", "nonexistent", "zzzzzzzz", "HEAD", "Heads", "Base",
-           "head@head", "heads@heads", "base@base", "base@head", "head@base",
-           "@head", "@", "x@", "@@", ":", "head:base", "+", "-", "++1",
-           "+1+1", "--1", "+-1", "1", "0", "None", "none", "head ", " base",
-           "heads,head", "a" * 70, "'", "\\", "@+1", "@-1", "base@+1",
-           "heads@+1", "head@-1"]
+# Strings outside the grammar.  Their mismatches are reported on a separate
+# TAP line per graph ("garbage targets") so that they do not drown the rest.
+GARBAGE = [
+    ("garbage: unknown name", ["nonexistent", "zzzzzzzz", "None", "none",
+                               "a" * 70]),
+    ("garbage: empty or blank", ["", " ", "head ", " base"]),
+    ("garbage: wrong case keyword", ["HEAD", "Heads", "Base"]),
+    ("garbage: keyword as qualifier", ["head@head", "heads@heads", "base@base",
+                                       "base@head", "head@base", "base@+1",
+                                       "heads@+1", "head@-1"]),
+    ("garbage: empty qualifier", ["@head", "@", "x@", "@@", "@+1", "@-1"]),
+    ("garbage: range or list syntax", [":", "head:base", "heads,head"]),
+    ("garbage: bare sign or double sign", ["+", "-", "++1", "--1", "+-1"]),
+    ("garbage: junk after a relative step", ["+1+1", "-1x", "+1 "]),
+    ("garbage: bare number", ["1", "0"]),
+    ("garbage: quote or backslash", ["'", "\\"]),
+]
 
 
 def gen_targets(g, rng, rel_ids_max=None):
@@ -470,7 +481,7 @@ def gen_targets(g, rng, rel_ids_max=None):
         add(i + "-2", "id-N")
         add(i + "@+1", "id@+N")
         add(i + "@-1", "id@-N")
-        add(i + "+1x", "garbage after id+N")
+        add(i + "+1x", "garbage: junk after a relative step")
         if len(i) >= 5:
             add(i[:4] + "@head", "prefix@head")
             add(i[:4] + "+1", "prefix+N")
@@ -497,8 +508,9 @@ def gen_targets(g, rng, rel_ids_max=None):
             add(a[:4] + "@" + b, "prefix@id")
     for t in ("nosuch@head", "nosuch@base", "nosuch@+1", "nosuch@-1"):
         add(t, "unknown@x")
-    for t in GARBAGE:
-        add(t, "garbage")
+    for shape, ts in GARBAGE:
+        for t in ts:
+            add(t, shape)
     return out
 
 
@@ -805,6 +817,7 @@ class Runner:
         self.failed = 0
         self.kinds = collections.OrderedDict()   # kind -> [count, smallest]
         self.checks = 0
+        self.timing = collections.Counter()
 
     # -- TAP -----------------------------------------------------------------
     def emit(self, ok, desc, mismatches=(), notes=()):
@@ -907,7 +920,7 @@ class Runner:
 
         cats = collections.OrderedDict(
             (c, []) for c in ("state", "resolve", "upgrade", "downgrade",
-                              "stamp"))
+                              "stamp", "garbage"))
         counts = collections.Counter()
         tlist = [t for t, _ in targets]
         shape = dict(targets)
@@ -953,7 +966,10 @@ class Runner:
                     fmt_set(cur), "current() is not the minimal elements"))
 
             for kind in ("resolve", "upgrade", "downgrade", "stamp"):
+                t0 = time.time()
                 ours_all = db.batch(kind, tlist, reset_sql)
+                t1 = time.time()
+                self.timing["ours " + kind] += t1 - t0
                 for t, ours in zip(tlist, ours_all):
                     counts[kind] += 1
                     self.checks += 1
@@ -965,6 +981,8 @@ class Runner:
                         theirs = al.downgrade(t, cur)
                     else:
                         theirs = al.stamp(t, cur)
+                    cat = "garbage" if shape[t].startswith("garbage") \
+                        else kind
                     if ours[0] == "err" and theirs[0] == "err":
                         continue
                     if ours[0] == "ok" and theirs[0] == "ok":
@@ -973,24 +991,31 @@ class Runner:
                             if kind in ("upgrade", "downgrade"):
                                 prob = check_order(g, ours[1], kind)
                                 if prob:
-                                    cats[kind].append(Mismatch(
+                                    cats[cat].append(Mismatch(
                                         g, kind, t, shape[t], closed, cur,
                                         fmt_outcome(ours, ordered=True),
                                         fmt_outcome(theirs),
                                         "invalid order (%s)" % prob))
                             continue
-                    cats[kind].append(Mismatch(
+                    cats[cat].append(Mismatch(
                         g, kind, t, shape[t], closed, cur,
                         fmt_outcome(ours, ordered=kind in ("upgrade", "downgrade")),
                         fmt_outcome(theirs), outcome_kind(ours, theirs)))
+                self.timing["alembic " + kind] += time.time() - t1
 
         titles = {"state": "applied states and current()",
                   "resolve": "resolve", "upgrade": "upgrade plans",
-                  "downgrade": "downgrade plans", "stamp": "stamp"}
+                  "downgrade": "downgrade plans", "stamp": "stamp",
+                  "garbage": "garbage targets (all of the above)"}
+        ngarbage = sum(1 for t in tlist if shape[t].startswith("garbage"))
         for c, mm in cats.items():
-            n = counts[c]
-            extra = "" if c == "state" else " (%d targets x %d states)" % (
-                len(tlist), len(states))
+            if c == "state":
+                extra = " (%d states)" % len(states)
+            elif c == "garbage":
+                extra = " (%d targets x %d states)" % (ngarbage, len(states))
+            else:
+                extra = " (%d targets x %d states)" % (
+                    len(tlist) - ngarbage, len(states))
             self.emit(not mm, "%s: %s%s" % (g.name, titles[c], extra), mm,
                       notes=["graph: " + g.spec()] if mm else ())
 
@@ -1100,6 +1125,8 @@ def main():
             runner.checks, runner.failed, time.time() - t0,
             ", %d lost connections" % runner.db.lost if runner.db and
             runner.db.lost else ""))
+        print("# time: " + ", ".join("%s %.1f s" % kv for kv in
+                                     sorted(runner.timing.items())))
     return 1 if runner.failed else 0
 
 

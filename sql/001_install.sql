@@ -1,0 +1,60 @@
+-- Installing pg_migrate: the schema, its tables and functions, and who may
+-- write what.
+CREATE EXTENSION pg_migrate;
+
+-- The extension owns schema migrate and everything in it.
+SELECT pg_catalog.pg_describe_object(d.classid, d.objid, 0) AS object
+FROM pg_catalog.pg_depend d
+JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_migrate'
+WHERE d.deptype = 'e'
+ORDER BY 1;
+
+-- Every function a user calls has a comment (\df+ explains it).
+SELECT p.oid::regprocedure AS function,
+       pg_catalog.obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'migrate'::regnamespace
+ORDER BY p.oid::regprocedure::text;
+
+-- Every table and every column has a comment.
+SELECT c.relname, a.attname
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'migrate'::regnamespace AND c.relkind = 'r'
+  AND c.relname <> 'catalog_version'
+  AND pg_catalog.col_description(c.oid, a.attnum) IS NULL;
+
+-- PUBLIC may read the catalog but never write it.
+SELECT c.relname,
+       pg_catalog.has_table_privilege('public', c.oid, 'SELECT') AS can_select,
+       pg_catalog.has_table_privilege('public', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') AS can_write
+FROM pg_catalog.pg_class c
+WHERE c.relnamespace = 'migrate'::regnamespace AND c.relkind IN ('r', 'S')
+ORDER BY 1;
+
+-- pg_dump keeps the user data of these tables and sequences.
+SELECT c::regclass AS dumped
+FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) AS c
+WHERE e.extname = 'pg_migrate'
+ORDER BY c::regclass::text;
+
+-- Every function pins its search_path (trigger functions have none to pin:
+-- they run no SQL of the caller).
+SELECT p.oid::regprocedure AS function, p.proconfig
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'migrate'::regnamespace
+  AND p.prorettype <> 'trigger'::regtype
+  AND (p.proconfig IS NULL OR NOT 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig));
+
+-- A fresh install has an empty graph.
+SELECT * FROM migrate.heads();
+SELECT * FROM migrate.current();
+SELECT current, heads, pending, last_event FROM migrate.status();
+
+-- An existing schema named migrate is never adopted: installation fails.
+DROP EXTENSION pg_migrate;
+CREATE SCHEMA migrate;
+CREATE EXTENSION pg_migrate;
+DROP SCHEMA migrate;
+CREATE EXTENSION pg_migrate;
+SELECT count(*) AS revisions FROM migrate.revisions;
