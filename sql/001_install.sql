@@ -58,3 +58,5 @@ CREATE EXTENSION pg_migrate;
 DROP SCHEMA migrate;
 CREATE EXTENSION pg_migrate;
 SELECT count(*) AS revisions FROM migrate.revisions;
+
+DROP EXTENSION pg_migrate;

@@ -102,3 +102,5 @@ FROM migrate.events ORDER BY id;
 UPDATE migrate.events SET detail = 'tampered';
 DELETE FROM migrate.events;
 SELECT count(*) > 0 AS log_intact FROM migrate.events;
+
+DROP EXTENSION pg_migrate;

@@ -49,3 +49,5 @@ SELECT current, heads, pending, last_event FROM migrate.status();
 SELECT migrate.merge(ARRAY['d1', 'd2'], id => 'm', message => 'merge d1 and d2');
 SELECT revision, is_merge, branch_labels FROM migrate.heads();
 SELECT revision, is_merge FROM migrate.history(':m');
+
+DROP EXTENSION pg_migrate;

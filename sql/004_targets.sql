@@ -54,3 +54,5 @@ FROM unnest(ARRAY['+1', '+2', '-1', '-2', '-3', '+0', 'c1branch@+1', 'c2branch@+
 SELECT count(*) FROM migrate.stamp(ARRAY['d1', 'c2']);
 SELECT t AS target, pg_temp.names(t) AS names
 FROM unnest(ARRAY['+1', '-1', 'c1branch@-1', 'c2branch@-1', 'c2branch@+1', 'c1branch@+1']) AS t;
+
+DROP EXTENSION pg_migrate;

@@ -68,3 +68,5 @@ SELECT * FROM migrate.plan('x1', 'downgrade');
 
 -- The direction is checked.
 SELECT * FROM migrate.plan('heads', 'sideways');
+
+DROP EXTENSION pg_migrate;

@@ -73,3 +73,5 @@ SELECT count(*) AS stamp_events FROM migrate.events WHERE kind = 'stamp';
 SELECT count(*) FROM migrate.stamp('d1');
 DELETE FROM migrate.applied WHERE revision = 'd1';
 SELECT pg_temp.current() AS current;
+
+DROP EXTENSION pg_migrate;

@@ -406,7 +406,8 @@ mg_get_revisions(MgGraph *g, const char *target, MgIntList *out, MgError *err)
 		int			rc = parse_int(r.raw, &v);
 
 		if (rc < 0)
-			return mg_fail(err, MG_ERR_RANGE, NULL, NULL,
+			return mg_fail(err, MG_ERR_RANGE, NULL,
+						   "Relative steps are counted with numbers below 2147483648.",
 						   "relative step in \"%s\" is out of range", target);
 		if (rc > 0 && v < 0)
 		{
@@ -535,14 +536,18 @@ walk(MgGraph *g, int start, long steps, const char *label, int *out,
 		{
 			char		detail[MG_MSG_LEN];
 
-			snprintf(detail, sizeof(detail),
-					 "Revision %s has %s %s, so a relative step from it is ambiguous.",
-					 cur >= 0 ? g->revs[cur].id : "base",
-					 steps > 0 ? "several children:" : "several parents:",
+			snprintf(detail, sizeof(detail), "It has several %s: %s.",
+					 steps > 0 ? "children" : "parents",
 					 list_names(g, &children));
+			if (cur < 0)
+				return mg_fail(err, MG_ERR_AMBIGUOUS, detail,
+							   "Name the branch (label@+1) or the revision itself.",
+							   "relative step %s from base is ambiguous",
+							   steps > 0 ? "up" : "down");
 			return mg_fail(err, MG_ERR_AMBIGUOUS, detail,
 						   "Name the branch (label@+1) or the revision itself.",
-						   "ambiguous walk");
+						   "relative step %s from revision \"%s\" is ambiguous",
+						   steps > 0 ? "up" : "down", g->revs[cur].id);
 		}
 		cur = children.v[0];
 	}
@@ -671,7 +676,8 @@ mg_upgrade_targets(MgGraph *g, const MgIntList *current, const char *target,
 	int			w;
 
 	if (m < 0)
-		return mg_fail(err, MG_ERR_RANGE, NULL, NULL,
+		return mg_fail(err, MG_ERR_RANGE, NULL,
+					   "Relative steps are counted with numbers below 2147483648.",
 					   "relative step in \"%s\" is out of range", target);
 	if (m == 0)
 		return mg_get_revisions(g, target, out, err);
@@ -788,7 +794,8 @@ mg_downgrade_target(MgGraph *g, const MgIntList *current, const char *target,
 		return true;
 	m = match_relative(target, label, &symbol, &rel);
 	if (m < 0)
-		return mg_fail(err, MG_ERR_RANGE, NULL, NULL,
+		return mg_fail(err, MG_ERR_RANGE, NULL,
+					   "Relative steps are counted with numbers below 2147483648.",
 					   "relative step in \"%s\" is out of range", target);
 	if (m > 0)
 	{
@@ -923,7 +930,8 @@ mg_resolve_target(MgGraph *g, const MgIntList *current, const char *target,
 	MgIntList	res = {0};
 
 	if (m < 0)
-		return mg_fail(err, MG_ERR_RANGE, NULL, NULL,
+		return mg_fail(err, MG_ERR_RANGE, NULL,
+					   "Relative steps are counted with numbers below 2147483648.",
 					   "relative step in \"%s\" is out of range", target);
 	if (m == 0)
 		return mg_get_revisions(g, target, out, err);
