@@ -141,6 +141,8 @@ mg_filter_for_lineage(MgGraph *g, const MgIntList *in, const char *against,
 
 	if (!rrn(g, against, &r, err))
 		return false;
+	if (in->n == 0)
+		return true;			/* names are resolved only to test members */
 	if (r.label)
 	{
 		int			x;
