@@ -55,4 +55,9 @@ SELECT count(*) FROM migrate.stamp(ARRAY['d1', 'c2']);
 SELECT t AS target, pg_temp.names(t) AS names
 FROM unnest(ARRAY['+1', '-1', 'c1branch@-1', 'c2branch@-1', 'c2branch@+1', 'c1branch@+1']) AS t;
 
+-- Ids may be long numbers, such as timestamps: they are names, not steps.
+SELECT migrate.revision(id => '202611251351', down_revision => '{ae10f3a0b2c}', upgrade => '');
+SELECT t AS target, pg_temp.names(t) AS names
+FROM unnest(ARRAY['202611251351', '2026112513', '202611251351-1', '-202611251351']) AS t;
+
 DROP EXTENSION pg_migrate;

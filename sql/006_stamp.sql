@@ -74,4 +74,10 @@ SELECT count(*) FROM migrate.stamp('d1');
 DELETE FROM migrate.applied WHERE revision = 'd1';
 SELECT pg_temp.current() AS current;
 
+-- Stamping heads moves every branch to its head and drops none: from
+-- {d1, c2} it gives {d1, d2, x2} (Alembic 1.8 would leave only d2).
+SELECT count(*) FROM migrate.stamp(ARRAY['d1', 'c2'], purge => true);
+SELECT * FROM migrate.stamp('heads');
+SELECT pg_temp.current() AS current;
+
 DROP EXTENSION pg_migrate;

@@ -416,8 +416,12 @@ mg_kahn_leftover(const MgGraph *g, bool with_deps, char *left)
 		for (int k = 0; k < nlinks; k++)
 		{
 			int			p = k < r->nparents ? r->parents[k] : r->deps[k - r->nparents];
+			bool		dup = false;
 
-			if (p >= 0 && left[p] && --outdeg[p] == 0)
+			/* each edge counts once, as in mg_build_csr */
+			for (int m = 0; m < k && !dup; m++)
+				dup = p == (m < r->nparents ? r->parents[m] : r->deps[m - r->nparents]);
+			if (!dup && p >= 0 && left[p] && --outdeg[p] == 0)
 				queue[qt++] = p;
 		}
 	}

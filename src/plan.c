@@ -243,8 +243,14 @@ mg_plan_stamp(MgGraph *g, const char *const *targets, int ntargets,
 				above = above || desc[filtered.v[i]];
 				below = below || anc[filtered.v[i]];
 			}
-			if (above || below)
-				for (int i = 0; i < filtered.n; i++)
+			/*
+			 * Alembic replaces every selected head here, also those on
+			 * other branches (stamping "heads" from {d1, c2} would leave
+			 * only d2); only the heads the move passes through are
+			 * replaced here, so no applied branch is silently dropped.
+			 */
+			for (int i = 0; i < filtered.n; i++)
+				if (above ? desc[filtered.v[i]] : (below && anc[filtered.v[i]]))
 					present[filtered.v[i]] = 0;
 			present[dest] = 1;
 		}

@@ -362,7 +362,9 @@ get_current_head(MgGraph *g, const char *label, int *out, MgError *err)
 
 /*
  * parse_int: a whole string of an optional sign and digits, into *out.
- * Returns 0 when it is not such a string, -1 when it is out of range.
+ * Returns 0 when it is not such a string (an unsigned number too large for
+ * an int is a name, as ids may be long timestamps), -1 when it is a
+ * negative number out of range.
  */
 static int
 parse_int(const char *s, long *out)
@@ -378,7 +380,14 @@ parse_int(const char *s, long *out)
 	for (; *p >= '0' && *p <= '9'; p++)
 	{
 		if (v > (INT_MAX - (*p - '0')) / 10)
-			return -1;
+		{
+			/* a long all-digit name (a timestamp id) is a name */
+			if (!neg)
+				return 0;
+			while (*p >= '0' && *p <= '9')
+				p++;
+			return *p == '\0' ? -1 : 0;
+		}
 		v = v * 10 + (*p - '0');
 	}
 	if (*p != '\0')
