@@ -394,7 +394,7 @@ def random_states(g, rng, k):
     return states
 
 
-def classic_states(g, max_single=8, pairs=2):
+def classic_states(g, max_single=6, pairs=2):
     """Empty, full, the closures of single revisions (at most max_single of
     them, spread over the registration order) and a few pairs."""
     states = [("empty", []), ("full", list(g.ids))]
@@ -514,6 +514,35 @@ def gen_targets(g, rng, rel_ids_max=None):
     return out
 
 
+def gen_ranges(g, rng):
+    """Ranges for migrate.history(range) / 'alembic history -r'."""
+    out = [(None, "no range")]
+    seen = {None}
+
+    def add(t, shape):
+        if t not in seen:
+            seen.add(t)
+            out.append((t, shape))
+
+    ids = rng.sample(g.ids, min(4, len(g.ids)))
+    lows = ["", "base"] + ids + [l + "@base" for l in g.labels[:2]] + \
+        [i[:4] for i in ids[:1] if len(i) > 4]
+    highs = ["", "heads", "head"] + ids + [l + "@head" for l in g.labels[:2]] \
+        + g.labels[:1]
+    for a in lows:
+        for b in highs:
+            add("%s:%s" % (a, b), "range")
+    for a in ids[:2]:
+        add("%s-1:%s" % (a, a), "range with relative end")
+        add("%s:%s+1" % (a, a), "range with relative end")
+    add("-1:heads", "range with relative end")
+    add("base:+1", "range with relative end")
+    for t in ("heads", ids[0], "a:b:c", "::", " %s : heads " % ids[0],
+              "current:heads", "base:current"):
+        add(t, "garbage: range")
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Alembic side
 # ---------------------------------------------------------------------------
@@ -572,6 +601,7 @@ class AlembicSide:
             self.map_error = "%s: %s" % (type(e).__name__, e)
         self.script = _ScriptStub(self.revmap)
         self._resolve_cache = {}
+        self._history_cache = {}
 
     def heads(self):
         return _alembic(lambda: frozenset(self.revmap.heads))
@@ -584,6 +614,23 @@ class AlembicSide:
             self._resolve_cache[t] = _alembic(
                 lambda: _ids(self.revmap.get_revisions(t)))
         return self._resolve_cache[t]
+
+    def history(self, rng_):
+        """What 'alembic history -r rng_' lists (command.history parsing,
+        then ScriptDirectory.walk_revisions)."""
+        if rng_ not in self._history_cache:
+            def run():
+                if rng_ is None:
+                    base = head = None
+                else:
+                    if ":" not in rng_:
+                        raise ValueError("History range requires [start]:[end]")
+                    base, head = rng_.strip().split(":")
+                return _ids(list(self.revmap.iterate_revisions(
+                    head or "heads", base or "base", inclusive=True,
+                    assert_relative_length=False)))
+            self._history_cache[rng_] = _alembic(run)
+        return self._history_cache[rng_]
 
     def upgrade(self, t, current):
         return _alembic(lambda: _ids(list(self.revmap.iterate_revisions(
@@ -628,17 +675,36 @@ BEGIN
         EXECUTE 'SELECT coalesce(array_agg(r.revision), ''{}'')'
                 ' FROM migrate.resolve($1) r'
           INTO result USING targets[i];
+      ELSIF kind = 'show' THEN
+        EXECUTE 'SELECT coalesce(array_agg(s.revision), ''{}'')'
+                ' FROM migrate.show($1) s'
+          INTO result USING targets[i];
+      ELSIF kind = 'history' THEN
+        EXECUTE 'SELECT coalesce(array_agg(h.revision ORDER BY h.n), ''{}'')'
+                ' FROM migrate.history($1) WITH ORDINALITY'
+                ' AS h(revision, dr, dep, bl, msg, ih, ibp, im, ap, ra, n)'
+          INTO result USING targets[i];
       ELSIF kind = 'stamp' THEN
-        EXECUTE reset_sql;
+        -- reset_sql NULL: the state is already set; undo the stamp by
+        -- rolling back this block's subtransaction (raising P0999 after
+        -- reading the result, which plpgsql variables keep).
+        IF reset_sql IS NOT NULL THEN
+          EXECUTE reset_sql;
+        END IF;
         EXECUTE 'SELECT count(*) FROM migrate.stamp($1::text)'
           USING targets[i];
         EXECUTE 'SELECT coalesce(array_agg(a.revision), ''{}'')'
                 ' FROM migrate.applied a'
           INTO result;
+        IF reset_sql IS NULL THEN
+          RAISE EXCEPTION 'undo' USING ERRCODE = 'P0999';
+        END IF;
       ELSE
         RAISE EXCEPTION 'unknown kind %', kind;
       END IF;
-    EXCEPTION WHEN OTHERS THEN
+    EXCEPTION WHEN SQLSTATE 'P0999' THEN
+      NULL;  -- the stamp above, undone; result and ok are kept
+    WHEN OTHERS THEN
       ok := false;
       GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE,
                               err_msg = MESSAGE_TEXT;
@@ -713,7 +779,7 @@ class DB:
     def setup_helper(self):
         return self.q(HELPER_SQL)
 
-    def batch(self, kind, targets, reset_sql=""):
+    def batch(self, kind, targets, reset_sql=None):
         """Outcome per target: ('ok', list) or ('err', 'SQLSTATE: msg')."""
         st, rows = self.q("SELECT idx, ok, result, err_state, err_msg "
                           "FROM difftest.batch(%s, %s::text[], %s)",
@@ -756,6 +822,9 @@ def fmt_outcome(o, ordered=False):
     return fmt_set(v)
 
 
+STAMP_SKIP = {"prefix(len<4)"}
+
+
 class Mismatch:
     def __init__(self, graph, category, target, shape, state, current, ours,
                  theirs, why):
@@ -788,6 +857,8 @@ def outcome_kind(ours, theirs):
     if ours[0] == "err" and theirs[0] == "ok":
         return "ours error, alembic ok"
     if ours[0] == "ok" and theirs[0] == "err":
+        if "[alembic internal]" in theirs[1]:
+            return "ours ok, alembic crashes (%s)" % theirs[1].split(" ")[0]
         return "ours ok, alembic error"
     return "sets differ"
 
@@ -883,14 +954,14 @@ class Runner:
         self.emit(ok, "%s: rejected like alembic" % g.name, mm,
                   notes=["graph: " + g.spec()] if not ok else ())
 
-    def run_graph(self, g, states, targets):
+    def run_graph(self, g, states, targets, ranges):
         al = AlembicSide(g)
         if al.map_error:
             self.emit(False, "%s: alembic rejects the graph: %s"
                       % (g.name, al.map_error), notes=["graph: " + g.spec()])
             return
         if self.args.alembic_only:
-            self.print_alembic(g, al, states, targets)
+            self.print_alembic(g, al, states, targets, ranges)
             return
 
         err = self.load(g)
@@ -919,11 +990,16 @@ class Runner:
                   notes=["graph: " + g.spec()] if mm else ())
 
         cats = collections.OrderedDict(
-            (c, []) for c in ("state", "resolve", "upgrade", "downgrade",
-                              "stamp", "garbage"))
+            (c, []) for c in ("state", "resolve", "show", "history",
+                              "upgrade", "downgrade", "stamp", "garbage"))
         counts = collections.Counter()
         tlist = [t for t, _ in targets]
         shape = dict(targets)
+        # stamp resolves its target like resolve does: short prefixes add
+        # nothing there but time (stamps write), so they are left out
+        stamp_list = [t for t in tlist if shape[t] not in STAMP_SKIP]
+        hlist = [t for t, _ in ranges]
+        hshape = dict(ranges)
         for sname, picks in states:
             closed = frozenset(g.closure(picks))
             cur = g.minimal(closed)
@@ -965,46 +1041,62 @@ class Runner:
                     fmt_set(ourcur) if ourcur is not None else "ERROR " + rows,
                     fmt_set(cur), "current() is not the minimal elements"))
 
-            for kind in ("resolve", "upgrade", "downgrade", "stamp"):
+            for kind in ("resolve", "show", "history", "upgrade", "downgrade",
+                         "stamp"):
+                if kind == "stamp":
+                    klist, kshape = stamp_list, shape
+                elif kind == "history":
+                    klist, kshape = hlist, hshape
+                else:
+                    klist, kshape = tlist, shape
                 t0 = time.time()
-                ours_all = db.batch(kind, tlist, reset_sql)
+                ours_all = db.batch(
+                    kind, klist,
+                    reset_sql if self.args.stamp_reset == "purge" else None)
                 t1 = time.time()
                 self.timing["ours " + kind] += t1 - t0
-                for t, ours in zip(tlist, ours_all):
+                for t, ours in zip(klist, ours_all):
                     counts[kind] += 1
                     self.checks += 1
-                    if kind == "resolve":
+                    if kind in ("resolve", "show"):
                         theirs = al.resolve(t)
+                    elif kind == "history":
+                        theirs = al.history(t)
                     elif kind == "upgrade":
                         theirs = al.upgrade(t, cur)
                     elif kind == "downgrade":
                         theirs = al.downgrade(t, cur)
                     else:
                         theirs = al.stamp(t, cur)
-                    cat = "garbage" if shape[t].startswith("garbage") \
+                    cat = "garbage" if kshape[t].startswith("garbage") \
                         else kind
+                    ordered = kind in ("upgrade", "downgrade", "history")
                     if ours[0] == "err" and theirs[0] == "err":
                         continue
                     if ours[0] == "ok" and theirs[0] == "ok":
                         ourset = frozenset(ours[1])
                         if ourset == theirs[1]:
-                            if kind in ("upgrade", "downgrade"):
-                                prob = check_order(g, ours[1], kind)
+                            if ordered:
+                                prob = check_order(
+                                    g, ours[1],
+                                    "upgrade" if kind == "upgrade"
+                                    else "downgrade")
                                 if prob:
                                     cats[cat].append(Mismatch(
-                                        g, kind, t, shape[t], closed, cur,
+                                        g, kind, t, kshape[t], closed, cur,
                                         fmt_outcome(ours, ordered=True),
                                         fmt_outcome(theirs),
                                         "invalid order (%s)" % prob))
                             continue
                     cats[cat].append(Mismatch(
-                        g, kind, t, shape[t], closed, cur,
-                        fmt_outcome(ours, ordered=kind in ("upgrade", "downgrade")),
+                        g, kind, t, kshape[t], closed, cur,
+                        fmt_outcome(ours, ordered=ordered),
                         fmt_outcome(theirs), outcome_kind(ours, theirs)))
                 self.timing["alembic " + kind] += time.time() - t1
 
         titles = {"state": "applied states and current()",
-                  "resolve": "resolve", "upgrade": "upgrade plans",
+                  "resolve": "resolve", "show": "show",
+                  "history": "history ranges", "upgrade": "upgrade plans",
                   "downgrade": "downgrade plans", "stamp": "stamp",
                   "garbage": "garbage targets (all of the above)"}
         ngarbage = sum(1 for t in tlist if shape[t].startswith("garbage"))
@@ -1012,17 +1104,29 @@ class Runner:
             if c == "state":
                 extra = " (%d states)" % len(states)
             elif c == "garbage":
-                extra = " (%d targets x %d states)" % (ngarbage, len(states))
+                extra = " (%d targets x %d states)" % (
+                    ngarbage + sum(1 for t in hlist
+                                   if hshape[t].startswith("garbage")),
+                    len(states))
+            elif c == "history":
+                extra = " (%d ranges x %d states)" % (
+                    sum(1 for t in hlist if not hshape[t].startswith("garbage")),
+                    len(states))
+            elif c == "stamp":
+                extra = " (%d targets x %d states)" % (
+                    len(stamp_list) - ngarbage, len(states))
             else:
                 extra = " (%d targets x %d states)" % (
                     len(tlist) - ngarbage, len(states))
             self.emit(not mm, "%s: %s%s" % (g.name, titles[c], extra), mm,
                       notes=["graph: " + g.spec()] if mm else ())
 
-    def print_alembic(self, g, al, states, targets):
+    def print_alembic(self, g, al, states, targets, ranges=()):
         print("# graph %s: %s" % (g.name, g.spec()))
         print("#   heads %s bases %s" % (fmt_outcome(al.heads()),
                                          fmt_outcome(al.bases())))
+        for r, _ in ranges:
+            print("#   history %-20r %s" % (r, fmt_outcome(al.history(r))))
         for sname, picks in states:
             closed = frozenset(g.closure(picks))
             cur = g.minimal(closed)
@@ -1066,8 +1170,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dbname", default=None,
                     help="database (default: PGDATABASE / libpq default)")
-    ap.add_argument("--random", type=int, default=25,
-                    help="number of random graphs (default 25)")
+    ap.add_argument("--random", type=int, default=20,
+                    help="number of random graphs (default 20)")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--states", type=int, default=3,
                     help="random applied states per random graph")
@@ -1079,6 +1183,11 @@ def main():
     ap.add_argument("--targets", default=None,
                     help="comma-separated targets instead of the generated ones")
     ap.add_argument("--no-classic", action="store_true")
+    ap.add_argument("--stamp-reset", choices=("rollback", "purge"),
+                    default="rollback",
+                    help="how the state is restored between stamp checks: "
+                         "roll back a subtransaction (default, fast) or "
+                         "stamp it again with purge => true before each one")
     ap.add_argument("--show", type=int, default=5,
                     help="mismatches shown per TAP line")
     ap.add_argument("--alembic-only", action="store_true",
@@ -1116,7 +1225,7 @@ def main():
             states = random_states(g, rng, args.states)
         else:
             states = classic_states(g)
-        runner.run_graph(g, states, targets)
+        runner.run_graph(g, states, targets, gen_ranges(g, rng))
 
     if not args.alembic_only:
         print("1..%d" % runner.n)
