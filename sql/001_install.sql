@@ -32,6 +32,40 @@ FROM pg_catalog.pg_class c
 WHERE c.relnamespace = 'migrate'::regnamespace AND c.relkind IN ('r', 'S')
 ORDER BY 1;
 
+-- Anyone may call the read functions; the write functions need a grant.
+SELECT p.oid::regprocedure AS function,
+       pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_call
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'migrate'::regnamespace
+ORDER BY p.oid::regprocedure::text;
+
+CREATE ROLE pgm_reader;
+CREATE ROLE pgm_migrator;
+GRANT EXECUTE ON FUNCTION migrate.revision(text, text[], text, text, text, text[], text[], text, boolean),
+                          migrate.merge(text[], text, text),
+                          migrate.stamp(text, boolean), migrate.stamp(text[], boolean)
+    TO pgm_migrator;
+SET ROLE pgm_reader;
+SELECT migrate.revision(id => 'sneaky', upgrade => 'SELECT 1');
+SELECT * FROM migrate.stamp('base');
+INSERT INTO migrate.revisions (id, upgrade, checksum, seq, registered_at, registered_by)
+VALUES ('sneaky', 'SELECT 1', '', 1, now(), current_user);
+SELECT count(*) AS visible_revisions FROM migrate.revisions;
+SELECT count(*) AS heads FROM migrate.heads();
+SELECT pending FROM migrate.status();
+RESET ROLE;
+-- A migrator registers through the function; the row records who did it.
+SET ROLE pgm_migrator;
+SELECT migrate.revision(id => 'granted', down_revision => '{}', upgrade => 'SELECT 1');
+DELETE FROM migrate.revisions;
+RESET ROLE;
+SELECT id, registered_by FROM migrate.revisions;
+SELECT kind, revision, current_user_name FROM migrate.events;
+DROP EXTENSION pg_migrate;
+CREATE EXTENSION pg_migrate;
+DROP ROLE pgm_reader;
+DROP ROLE pgm_migrator;
+
 -- pg_dump keeps the user data of these tables and sequences.
 SELECT c::regclass AS dumped
 FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) AS c

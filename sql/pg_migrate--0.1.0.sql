@@ -83,6 +83,7 @@ CREATE TABLE migrate.events (
 );
 COMMENT ON TABLE migrate.events IS 'Append-only audit log of every register, stamp, upgrade, downgrade, repair and failure.';
 COMMENT ON COLUMN migrate.events.id IS 'Event number, increasing.';
+COMMENT ON SEQUENCE migrate.events_id_seq IS 'Numbers of migrate.events.';
 COMMENT ON COLUMN migrate.events.occurred_at IS 'Wall-clock time of the event.';
 COMMENT ON COLUMN migrate.events.kind IS 'register, replace, merge, stamp, upgrade, downgrade, failure or repair.';
 COMMENT ON COLUMN migrate.events.revision IS 'Revision the event is about, if any.';
@@ -134,7 +135,7 @@ CREATE TRIGGER applied_changed
 
 REVOKE ALL ON ALL TABLES IN SCHEMA migrate FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA migrate FROM PUBLIC;
-GRANT SELECT ON migrate.revisions, migrate.applied, migrate.events TO PUBLIC;
+GRANT SELECT ON migrate.revisions, migrate.applied, migrate.events, migrate.catalog_version TO PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('migrate.revisions', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.revisions_seq', '');
@@ -303,3 +304,14 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'pgm_stamp_many';
 COMMENT ON FUNCTION migrate.stamp(text[], boolean) IS
 'Stamp several targets in turn; with purge => true the applied set becomes exactly those revisions and their ancestors.';
+
+/* ------------------------------------------------------------------------
+ * Privileges.  The write functions write the catalog as the extension
+ * owner, so only roles granted EXECUTE may call them; reading is open.
+ * ------------------------------------------------------------------------ */
+REVOKE EXECUTE ON FUNCTION migrate.revision(text, text[], text, text, text, text[], text[], text, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.merge(text[], text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.stamp(text, boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.stamp(text[], boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.catalog_changed() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.events_append_only() FROM PUBLIC;

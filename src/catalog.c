@@ -427,12 +427,15 @@ pgm_begin_write(void)
 	TransactionId xmin;
 	int64		gen;
 	bool		isnull;
+	PgmOwnerSave save;
 
 	read_key(true, &xmin, &gen);
 	if (TransactionIdIsValid(mine) && TransactionIdEquals(xmin, mine))
 		return;					/* already bumped in this subtransaction */
 
+	pgm_as_owner(&save);
 	pgm_exec(BUMP_SQL, 0, NULL, NULL, NULL, false, 0, SPI_OK_UPDATE_RETURNING);
+	pgm_restore_user(&save);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),

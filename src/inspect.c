@@ -573,6 +573,8 @@ pgm_status(PG_FUNCTION_ARGS)
 	Datum		v[5];
 	bool		nl[5] = {0};
 	HeapTuple	tup;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext spi;
 
 	if (get_call_result_type(fcinfo, NULL, &td) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "pg_migrate: return type must be a row type");
@@ -582,22 +584,25 @@ pgm_status(PG_FUNCTION_ARGS)
 	mg_current(g, &cur);
 	if (!mg_plan_upgrade(g, "heads", &steps, &err))
 		pgm_report(&err);
+	pgm_exec(LAST_EVENT_SQL, 0, NULL, NULL, NULL, true, 1, SPI_OK_SELECT);
+
+	/* the result must outlive SPI_finish: build it in the caller's context */
+	spi = MemoryContextSwitchTo(caller);
 	v[0] = ids_datum(g, cur.v, cur.n);
 	v[1] = ids_datum(g, g->heads.v, g->heads.n);
 	v[2] = Int32GetDatum(steps.n);
-	pgm_exec(LAST_EVENT_SQL, 0, NULL, NULL, NULL, true, 1, SPI_OK_SELECT);
 	if (SPI_processed == 1)
 	{
 		bool		isnull;
-		Datum		ev = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-		v[3] = CStringGetTextDatum(TextDatumGetCString(ev));
+		v[3] = datumCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+						 false, -1);
 		v[4] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	}
 	else
 		nl[3] = nl[4] = true;
-	/* the datums above live in the function's context, not SPI's */
 	tup = heap_form_tuple(td, v, nl);
+	MemoryContextSwitchTo(spi);
 	SPI_finish();
 	return HeapTupleGetDatum(tup);
 }

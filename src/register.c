@@ -486,10 +486,11 @@ pgm_merge(PG_FUNCTION_ARGS)
 	g = pgm_graph_ready(true);
 	if (!have_parents)
 	{
-		c.parents = palloc(sizeof(char *) * (g->heads.n ? g->heads.n : 1));
-		for (int i = 0; i < g->heads.n; i++)
-			c.parents[i] = pstrdup(g->revs[g->heads.v[i]].id);
-		c.nparents = g->heads.n;
+		/* the heads where depends_on counts, as "alembic merge heads" */
+		c.parents = palloc(sizeof(char *) * (g->real_heads.n ? g->real_heads.n : 1));
+		for (int i = 0; i < g->real_heads.n; i++)
+			c.parents[i] = pstrdup(g->revs[g->real_heads.v[i]].id);
+		c.nparents = g->real_heads.n;
 	}
 	if (c.nparents < 2)
 		ereport(ERROR,
