@@ -873,6 +873,27 @@ mg_label_members(const MgGraph *g, int label_rev, char *mark)
 }
 
 /*
+ * mg_names: "a, b, c" for up to 10 revisions of a list, then "..."; a
+ * negative entry (below every base) reads "base".
+ */
+char *
+mg_names(const MgGraph *g, const MgIntList *l)
+{
+	MgBuf		b;
+
+	mg_buf_init(&b);
+	for (int i = 0; i < l->n && i < 10; i++)
+	{
+		if (i > 0)
+			mg_buf_append(&b, ", ");
+		mg_buf_append(&b, l->v[i] >= 0 ? g->revs[l->v[i]].id : "base");
+	}
+	if (l->n > 10)
+		mg_buf_append(&b, ", ...");
+	return b.data;
+}
+
+/*
  * mg_reserved_name: names the target grammar gives a meaning of its own.
  */
 bool

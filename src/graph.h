@@ -100,6 +100,7 @@ extern void mg_current(const MgGraph *g, MgIntList *out);
 /* Mark the revisions that carry the labels declared by label_rev. */
 extern void mg_label_members(const MgGraph *g, int label_rev, char *mark);
 
+extern char *mg_names(const MgGraph *g, const MgIntList *l);
 extern bool mg_valid_id(const char *id, MgError *err, const char *what);
 extern bool mg_reserved_name(const char *id);
 extern bool mg_is_merge(const MgGraph *g, int idx);

@@ -15,26 +15,6 @@
 #include <stdio.h>
 
 /*
- * names_of: "a, b" for a short list of revisions.
- */
-static char *
-names_of(const MgGraph *g, const MgIntList *l)
-{
-	MgBuf		b;
-
-	mg_buf_init(&b);
-	for (int i = 0; i < l->n && i < 10; i++)
-	{
-		if (i > 0)
-			mg_buf_append(&b, ", ");
-		mg_buf_append(&b, l->v[i] >= 0 ? g->revs[l->v[i]].id : "base");
-	}
-	if (l->n > 10)
-		mg_buf_append(&b, ", ...");
-	return b.data;
-}
-
-/*
  * reject_off_graph: a relative target that walked off the graph names no
  * revision to upgrade to.
  */
@@ -164,7 +144,7 @@ mg_plan_downgrade(MgGraph *g, const char *target, MgIntList *steps,
 
 		snprintf(detail, sizeof(detail),
 				 "A downgrade keeps its target and unapplies what was applied above it; the current revisions are: %s.",
-				 current.n ? names_of(g, &current) : "none");
+				 current.n ? mg_names(g, &current) : "none");
 		return mg_fail(err, MG_ERR_STATE, detail,
 					   g->revs[trev].applied ? "Name a target below the current revisions of that branch." :
 					   "See migrate.current(); a downgrade target must be applied.",

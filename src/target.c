@@ -36,26 +36,6 @@ static bool get_current_head(MgGraph *g, const char *label, int *out,
 							 MgError *err);
 
 /*
- * list_names: "a, b, c" of up to 10 revisions of a list.
- */
-static char *
-list_names(const MgGraph *g, const MgIntList *l)
-{
-	MgBuf		b;
-
-	mg_buf_init(&b);
-	for (int i = 0; i < l->n && i < 10; i++)
-	{
-		if (i > 0)
-			mg_buf_append(&b, ", ");
-		mg_buf_append(&b, l->v[i] >= 0 ? g->revs[l->v[i]].id : "base");
-	}
-	if (l->n > 10)
-		mg_buf_append(&b, ", ...");
-	return b.data;
-}
-
-/*
  * multiple_heads: the error for "head" (or label@head) with several heads.
  */
 static bool
@@ -64,7 +44,7 @@ multiple_heads(MgGraph *g, const MgIntList *heads, const char *arg,
 {
 	char		detail[MG_MSG_LEN];
 
-	snprintf(detail, sizeof(detail), "The heads are: %s.", list_names(g, heads));
+	snprintf(detail, sizeof(detail), "The heads are: %s.", mg_names(g, heads));
 	return mg_fail(err, MG_ERR_AMBIGUOUS, detail,
 				   "Use \"heads\" for all of them, \"label@head\" for the head of one branch, or a revision id.",
 				   "target \"%s\" names several heads", arg);
@@ -400,6 +380,23 @@ static bool walk(MgGraph *g, int start, long steps, const char *label,
 				 int *out, MgError *err);
 
 /*
+ * get_qualified_revision: mg_get_revision of "label@symbol", or of symbol
+ * alone when there is no label.
+ */
+static bool
+get_qualified_revision(MgGraph *g, const char *label, const char *symbol,
+					   int *out, MgError *err)
+{
+	char	   *q;
+
+	if (label == NULL)
+		return mg_get_revision(g, symbol, out, err);
+	q = mg_alloc(strlen(label) + strlen(symbol) + 2);
+	sprintf(q, "%s@%s", label, symbol);
+	return mg_get_revision(g, q, out, err);
+}
+
+/*
  * mg_get_revisions: Alembic's get_revisions: what a target names.  The
  * list may hold MG_NONE or MG_BASE where a relative name walks off the
  * graph.
@@ -549,7 +546,7 @@ walk(MgGraph *g, int start, long steps, const char *label, int *out,
 
 			snprintf(detail, sizeof(detail), "It has several %s: %s.",
 					 steps > 0 ? "children" : "parents",
-					 list_names(g, &children));
+					 mg_names(g, &children));
 			if (cur < 0)
 				return mg_fail(err, MG_ERR_AMBIGUOUS, detail,
 							   "Name the branch (label@+1) or the revision itself.",
@@ -739,7 +736,7 @@ mg_upgrade_targets(MgGraph *g, const MgIntList *current, const char *target,
 				char		detail[MG_MSG_LEN];
 
 				snprintf(detail, sizeof(detail),
-						 "The current revisions are: %s.", list_names(g, &start));
+						 "The current revisions are: %s.", mg_names(g, &start));
 				return mg_fail(err, MG_ERR_AMBIGUOUS, detail,
 							   "Name the branch (label@+1) or count from a revision (rev+1).",
 							   "relative upgrade \"%s\" is ambiguous from several current revisions",
@@ -769,15 +766,7 @@ mg_upgrade_targets(MgGraph *g, const MgIntList *current, const char *target,
 	{
 		int			s;
 
-		if (label)
-		{
-			char	   *q = mg_alloc(strlen(label) + strlen(symbol) + 2);
-
-			sprintf(q, "%s@%s", label, symbol);
-			if (!mg_get_revision(g, q, &s, err))
-				return false;
-		}
-		else if (!mg_get_revision(g, symbol, &s, err))
+		if (!get_qualified_revision(g, label, symbol, &s, err))
 			return false;
 		if (!walk(g, s, rel, NULL, &w, err))
 			return false;
@@ -883,7 +872,7 @@ mg_downgrade_target(MgGraph *g, const MgIntList *current, const char *target,
 
 						snprintf(detail, sizeof(detail),
 								 "The current revisions are: %s.",
-								 list_names(g, current));
+								 mg_names(g, current));
 						return mg_fail(err, MG_ERR_AMBIGUOUS, detail,
 									   "Name the branch (label@-1) or count from a revision (rev-1).",
 									   "relative downgrade \"%s\" is ambiguous from several current revisions",
@@ -893,15 +882,7 @@ mg_downgrade_target(MgGraph *g, const MgIntList *current, const char *target,
 					*label = symbol;
 				}
 			}
-			if (*label)
-			{
-				char	   *q = mg_alloc(strlen(*label) + strlen(symbol) + 2);
-
-				sprintf(q, "%s@%s", *label, symbol);
-				if (!mg_get_revision(g, q, &s, err))
-					return false;
-			}
-			else if (!mg_get_revision(g, symbol, &s, err))
+			if (!get_qualified_revision(g, *label, symbol, &s, err))
 				return false;
 			if (!walk(g, s, rel, NULL, rev, err))
 				return false;
