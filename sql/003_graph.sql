@@ -28,6 +28,10 @@ SELECT revision FROM migrate.history('b:d1');
 SELECT revision FROM migrate.history(':c2');
 SELECT revision FROM migrate.history('c1branch@head:');
 SELECT revision FROM migrate.history('c1:d2');
+-- a branch-qualified lower end keeps to that branch; the upper end may be
+-- relative to the lower one
+SELECT revision FROM migrate.history('c1branch@base:');
+SELECT revision FROM migrate.history('c1:c1+1');
 
 -- show(): one row per revision a target names.
 SELECT revision, down_revision, depends_on, branch_labels, message, upgrade, downgrade,

@@ -40,7 +40,7 @@ FROM unnest(ARRAY[
 	-- counting from the bases
 	'base+1', 'base+2', 'c2branch@base+2',
 	-- malformed
-	'', '@', 'b+', 'b+1x', 'd1-99999999999'
+	'', '@', '@head', 'base@+1', 'head@-1', 'b+', 'b+1x', 'd1-99999999999'
 ]) AS t;
 
 -- Relative targets without a revision count from the current revisions:

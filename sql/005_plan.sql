@@ -58,7 +58,9 @@ FROM unnest(ARRAY[
 	-- relative
 	'-1', 'c1branch@-1', 'c2branch@-1', 'c2branch@-2', 'd2-1', 'c1branch@base',
 	-- already there, and not below
-	'd1', 'heads'
+	'd1', 'heads',
+	-- an unknown qualifier is an error even where it would change nothing
+	'nosuch@base', 'nosuch@a'
 ]) AS t;
 
 -- Downgrading to something that is not applied is an error.

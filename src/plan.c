@@ -110,6 +110,14 @@ mg_plan_downgrade(MgGraph *g, const char *target, MgIntList *steps,
 		for (int k = g->child_off[trev]; k < g->child_off[trev + 1]; k++)
 			mg_list_push(&roots, g->child[k]);
 
+	if (label)
+	{
+		int			brev;
+
+		/* an unknown qualifier is an error even where it would not matter */
+		if (!mg_resolve_branch(g, label, &brev, err))
+			return false;
+	}
 	if (label && roots.n > 1)
 	{
 		int			brev;
@@ -201,6 +209,10 @@ mg_plan_stamp(MgGraph *g, const char *const *targets, int ntargets,
 	{
 		int			dest = dests.v[d];
 
+		if (dest == MG_BASE)
+			return mg_fail(err, MG_ERR_RANGE, NULL,
+						   "To record that nothing is applied, stamp 'base'.",
+						   "relative stamp target walks down to base");
 		if (dest < 0)
 		{
 			/* base: delete the branches of the selected heads */
@@ -244,10 +256,56 @@ mg_plan_stamp(MgGraph *g, const char *const *targets, int ntargets,
 }
 
 /*
- * mg_history_range: the revisions from A up to B, both included: those
- * that are ancestors of B (or B itself) and descendants of A (or A
- * itself).  An empty A means from the bases, an empty B up to the heads.
- * Newest first.
+ * branch_filter: for a history range whose lower end is qualified
+ * ("label@..."), mark the revisions of that branch, as Alembic's
+ * _collect_upgrade_revisions keeps only targets carrying the label.  A
+ * revision id used as the qualifier stands for the one branch it is on.
+ */
+static bool
+branch_filter(MgGraph *g, const char *branch, char *mark, MgError *err)
+{
+	int			lrev = mg_graph_find_label(g, branch);
+
+	if (lrev < 0)
+	{
+		int			rev = mg_graph_find(g, branch);
+		int			found = -1,
+					nfound = 0;
+		char	   *m = mg_alloc(g->n ? g->n : 1);
+
+		if (rev < 0)
+			return mg_fail(err, MG_ERR_UNDEFINED,
+						   "The qualifier of a range's lower end is a branch label or a revision id.",
+						   NULL, "no such branch: \"%s\"", branch);
+		for (int r = 0; r < g->n; r++)
+		{
+			if (g->revs[r].nlabels == 0)
+				continue;
+			memset(m, 0, g->n);
+			mg_label_members(g, r, m);
+			if (m[rev])
+			{
+				found = r;
+				nfound += g->revs[r].nlabels;
+			}
+		}
+		if (nfound != 1)
+			return mg_fail(err, MG_ERR_AMBIGUOUS, NULL,
+						   "Qualify the range with a branch label instead.",
+						   "revision \"%s\" is on %d labelled branches, so it cannot stand for one",
+						   branch, nfound);
+		lrev = found;
+	}
+	mg_label_members(g, lrev, mark);
+	return true;
+}
+
+/*
+ * mg_history_range: the revisions of a history range "A:B" (either side
+ * may be empty: from the bases, up to the heads), both ends included, as
+ * "alembic history -r A:B" lists them: the ancestors of B (which may be
+ * relative to A, as in A:A+2) that descend from A; with A qualified by a
+ * branch (label@base:), only B's on that branch.  Newest first.
  */
 bool
 mg_history_range(MgGraph *g, const char *range, MgIntList *out, MgError *err)
@@ -275,30 +333,48 @@ mg_history_range(MgGraph *g, const char *range, MgIntList *out, MgError *err)
 		if (colon[1] != '\0')
 			upper = colon + 1;
 	}
-	if (!mg_get_revisions(g, upper ? upper : "heads", &up, err))
-		return false;
 	if (lower && !mg_get_revisions(g, lower, &lo, err))
 		return false;
-	for (int i = 0; i < up.n; i++)
-		if (up.v[i] >= 0)
-			mg_ancestors(g, &up.v[i], 1, true, req);
+	if (!reject_off_graph(&lo, lower ? lower : "", err) ||
+		!check_overlap(g, &lo, err))
+		return false;
+	if (!mg_upgrade_targets_ex(g, &lo, upper ? upper : "heads", true, &up, err))
+		return false;
+	if (!reject_off_graph(&up, upper ? upper : "heads", err))
+		return false;
+	if (lower && strchr(lower, '@') != NULL)
+	{
+		char	   *branch = mg_strndup(lower, strchr(lower, '@') - lower);
+		char	   *mark = mg_alloc(g->n ? g->n : 1);
+		MgIntList	kept = {0};
+
+		if (!branch_filter(g, branch, mark, err))
+			return false;
+		for (int i = 0; i < up.n; i++)
+			if (mark[up.v[i]])
+				mg_list_push(&kept, up.v[i]);
+		up = kept;
+	}
+	if (!check_overlap(g, &up, err))
+		return false;
+	mg_ancestors(g, up.v, up.n, true, req);
 	if (lo.n > 0)
 	{
+		char	   *below = mg_alloc(g->n ? g->n : 1);
 		char	   *desc = mg_alloc(g->n ? g->n : 1);
 
 		for (int i = 0; i < lo.n; i++)
-		{
-			if (lo.v[i] < 0)
-				continue;
 			if (!req[lo.v[i]])
 				return mg_fail(err, MG_ERR_STATE, NULL,
 							   "The lower end of a range must be an ancestor of the upper end.",
 							   "revision \"%s\" is not an ancestor of \"%s\"",
 							   g->revs[lo.v[i]].id, upper ? upper : "heads");
-			mg_descendants(g, &lo.v[i], 1, false, desc);
-		}
+		mg_ancestors(g, lo.v, lo.n, true, below);
+		mg_descendants(g, lo.v, lo.n, false, desc);
+		for (int i = 0; i < lo.n; i++)
+			below[lo.v[i]] = 0;	/* the lower end itself is included */
 		for (int i = 0; i < g->n; i++)
-			req[i] = req[i] && desc[i];
+			req[i] = req[i] && !below[i] && desc[i];
 	}
 	mg_topo_order(g, req, &order);
 	for (int i = order.n - 1; i >= 0; i--)

@@ -51,6 +51,28 @@ multiple_heads(MgGraph *g, const MgIntList *heads, const char *arg,
 }
 
 /*
+ * check_qualifier: the part before '@' must name something: it may not be
+ * empty or one of the words head, heads and base.
+ */
+static bool
+check_qualifier(const char *label, size_t len, const char *target,
+				MgError *err)
+{
+	if (len == 0)
+		return mg_fail(err, MG_ERR_SYNTAX,
+					   "Before \"@\" comes a branch label or a revision id, as in features@head.",
+					   NULL, "empty branch qualifier in target \"%s\"", target);
+	if ((len == 4 && strncmp(label, "head", 4) == 0) ||
+		(len == 5 && strncmp(label, "heads", 5) == 0) ||
+		(len == 4 && strncmp(label, "base", 4) == 0))
+		return mg_fail(err, MG_ERR_SYNTAX,
+					   "Before \"@\" comes a branch label or a revision id, as in features@head.",
+					   NULL, "\"%.*s\" cannot qualify a target, in \"%s\"",
+					   (int) len, label, target);
+	return true;
+}
+
+/*
  * rrn: Alembic's _resolve_revision_number.  Splits off a qualifier at the
  * first '@' and expands "heads", "head" and "base".
  */
@@ -66,8 +88,9 @@ rrn(MgGraph *g, const char *target, MgRrn *r, MgError *err)
 	at = strchr(target, '@');
 	if (at != NULL)
 	{
-		if (at > target)
-			r->label = mg_strndup(target, at - target);
+		if (!check_qualifier(target, at - target, target, err))
+			return false;
+		r->label = mg_strndup(target, at - target);
 		id = at + 1;
 	}
 	if (strcmp(id, "heads") == 0)
@@ -377,7 +400,7 @@ parse_int(const char *s, long *out)
 }
 
 static bool walk(MgGraph *g, int start, long steps, const char *label,
-				 int *out, MgError *err);
+				 bool clamp, int *out, MgError *err);
 
 /*
  * get_qualified_revision: mg_get_revision of "label@symbol", or of symbol
@@ -438,7 +461,7 @@ mg_get_revisions(MgGraph *g, const char *target, MgIntList *out, MgError *err)
 			{
 				int			w;
 
-				if (!walk(g, heads.v[i], v, NULL, &w, err))
+				if (!walk(g, heads.v[i], v, NULL, false, &w, err))
 					return false;
 				mg_list_push(out, w);
 			}
@@ -486,11 +509,12 @@ mg_get_revision(MgGraph *g, const char *target, int *out, MgError *err)
 /*
  * walk: move |steps| revisions up (steps > 0, children, optionally only
  * along one branch) or down (steps < 0, parents).  Going past the ends
- * gives MG_NONE; a branch point or merge on the way is an error.
+ * gives MG_NONE, or with clamp stops at the last revision reached; a
+ * branch point or merge on the way is an error.
  */
 static bool
-walk(MgGraph *g, int start, long steps, const char *label, int *out,
-	 MgError *err)
+walk(MgGraph *g, int start, long steps, const char *label, bool clamp,
+	 int *out, MgError *err)
 {
 	int			cur = start;
 	long		nsteps = steps < 0 ? -steps : steps;
@@ -537,7 +561,7 @@ walk(MgGraph *g, int start, long steps, const char *label, int *out,
 		}
 		if (children.n == 0)
 		{
-			*out = MG_NONE;
+			*out = clamp ? cur : MG_NONE;
 			return true;
 		}
 		if (children.n > 1)
@@ -677,6 +701,18 @@ bool
 mg_upgrade_targets(MgGraph *g, const MgIntList *current, const char *target,
 				   MgIntList *out, MgError *err)
 {
+	return mg_upgrade_targets_ex(g, current, target, false, out, err);
+}
+
+/*
+ * mg_upgrade_targets_ex: the same; with clamp, a relative walk that would
+ * go past the end of the graph stops there (Alembic's history ranges).
+ */
+bool
+mg_upgrade_targets_ex(MgGraph *g, const MgIntList *current,
+					  const char *target, bool clamp, MgIntList *out,
+					  MgError *err)
+{
 	char	   *label = NULL,
 			   *symbol = NULL;
 	long		rel = 0;
@@ -689,6 +725,8 @@ mg_upgrade_targets(MgGraph *g, const MgIntList *current, const char *target,
 					   "relative step in \"%s\" is out of range", target);
 	if (m == 0)
 		return mg_get_revisions(g, target, out, err);
+	if (label && !check_qualifier(label, strlen(label), target, err))
+		return false;
 
 	if (rel > 0)
 	{
@@ -742,7 +780,7 @@ mg_upgrade_targets(MgGraph *g, const MgIntList *current, const char *target,
 							   "relative upgrade \"%s\" is ambiguous from several current revisions",
 							   target);
 			}
-			if (!walk(g, start.v[0], rel, label, &w, err))
+			if (!walk(g, start.v[0], rel, label, clamp, &w, err))
 				return false;
 			if (w == MG_NONE)
 				return relative_error(err, target, rel);
@@ -755,7 +793,7 @@ mg_upgrade_targets(MgGraph *g, const MgIntList *current, const char *target,
 
 			if (!mg_get_revision(g, symbol, &s, err))
 				return false;
-			if (!walk(g, s, rel, label, &w, err))
+			if (!walk(g, s, rel, label, clamp, &w, err))
 				return false;
 			mg_list_push(out, w);
 			return true;
@@ -768,7 +806,7 @@ mg_upgrade_targets(MgGraph *g, const MgIntList *current, const char *target,
 
 		if (!get_qualified_revision(g, label, symbol, &s, err))
 			return false;
-		if (!walk(g, s, rel, NULL, &w, err))
+		if (!walk(g, s, rel, NULL, clamp, &w, err))
 			return false;
 		mg_list_push(out, w);
 		return true;
@@ -797,6 +835,8 @@ mg_downgrade_target(MgGraph *g, const MgIntList *current, const char *target,
 		return mg_fail(err, MG_ERR_RANGE, NULL,
 					   "Relative steps are counted with numbers below 2147483648.",
 					   "relative step in \"%s\" is out of range", target);
+	if (m > 0 && *label && !check_qualifier(*label, strlen(*label), target, err))
+		return false;
 	if (m > 0)
 	{
 		if (rel >= 0)
@@ -807,7 +847,7 @@ mg_downgrade_target(MgGraph *g, const MgIntList *current, const char *target,
 				return relative_error(err, target, rel);
 			if (!mg_get_revision(g, symbol, &s, err))
 				return false;
-			if (!walk(g, s, rel, *label, rev, err))
+			if (!walk(g, s, rel, *label, false, rev, err))
 				return false;
 			if (*rev == MG_NONE)
 				return mg_fail(err, MG_ERR_RANGE, NULL, NULL,
@@ -884,7 +924,7 @@ mg_downgrade_target(MgGraph *g, const MgIntList *current, const char *target,
 			}
 			if (!get_qualified_revision(g, *label, symbol, &s, err))
 				return false;
-			if (!walk(g, s, rel, NULL, rev, err))
+			if (!walk(g, s, rel, NULL, false, rev, err))
 				return false;
 			if (*rev == MG_NONE)
 			{
@@ -900,8 +940,12 @@ mg_downgrade_target(MgGraph *g, const MgIntList *current, const char *target,
 	{
 		const char *at = strrchr(target, '@');
 
-		if (at != NULL && at > target)
+		if (at != NULL)
+		{
+			if (!check_qualifier(target, at - target, target, err))
+				return false;
 			*label = mg_strndup(target, at - target);
+		}
 		return mg_get_revision(g, at ? at + 1 : target, rev, err);
 	}
 }

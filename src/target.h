@@ -39,6 +39,10 @@ extern bool mg_upgrade_targets(MgGraph *g, const MgIntList *current,
 							   const char *target, MgIntList *out,
 							   MgError *err);
 
+extern bool mg_upgrade_targets_ex(MgGraph *g, const MgIntList *current,
+								  const char *target, bool clamp,
+								  MgIntList *out, MgError *err);
+
 /* Downgrade destination of a target: a branch qualifier and a revision. */
 extern bool mg_downgrade_target(MgGraph *g, const MgIntList *current,
 								const char *target, char **label,
