@@ -40,6 +40,7 @@ extern int	pgm_exec(const char *sql, int nargs, const Oid *types,
 
 /* The graph of the registered revisions with applied flags, cached. */
 extern MgGraph *pgm_graph(bool fresh);
+
 /* Same, validated: raises the graph's problem when it cannot be used. */
 extern MgGraph *pgm_graph_ready(bool fresh);
 

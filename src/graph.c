@@ -605,9 +605,9 @@ mg_graph_would_cycle(MgGraph *g, int idx, MgError *err)
 		for (int k = 0; k < r->nparents + r->ndeps; k++)
 		{
 			const char *name = k < r->nparents ? r->parent_ids[k] :
-				r->dep_ids[k - r->nparents];
+			r->dep_ids[k - r->nparents];
 			int			p = k < r->nparents ? mg_hash_get(&g->ids, name) :
-				mg_resolve_dep(g, name);
+			mg_resolve_dep(g, name);
 
 			if (p < 0)
 				continue;

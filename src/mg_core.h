@@ -62,13 +62,15 @@ typedef struct MgError
 	char		hint[MG_MSG_LEN];
 } MgError;
 
+#ifdef __GNUC__
+#define MG_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MG_PRINTF(f, a)
+#endif
+
 /* Fill *err and return false; detail and hint may be NULL. */
 extern bool mg_fail(MgError *err, MgErrCode code, const char *detail,
-					const char *hint, const char *fmt,...)
-#ifdef __GNUC__
-			__attribute__((format(printf, 5, 6)))
-#endif
-			;
+					const char *hint, const char *fmt,...) MG_PRINTF(5, 6);
 
 /* A growable list of ints (revision indexes). */
 typedef struct MgIntList

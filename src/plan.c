@@ -235,11 +235,12 @@ mg_plan_stamp(MgGraph *g, const char *const *targets, int ntargets,
 				above = above || desc[filtered.v[i]];
 				below = below || anc[filtered.v[i]];
 			}
+
 			/*
-			 * Alembic replaces every selected head here, also those on
-			 * other branches (stamping "heads" from {d1, c2} would leave
-			 * only d2); only the heads the move passes through are
-			 * replaced here, so no applied branch is silently dropped.
+			 * Alembic replaces every selected head here, also those on other
+			 * branches (stamping "heads" from {d1, c2} would leave only d2);
+			 * only the heads the move passes through are replaced here, so no
+			 * applied branch is silently dropped.
 			 */
 			for (int i = 0; i < filtered.n; i++)
 				if (above ? desc[filtered.v[i]] : (below && anc[filtered.v[i]]))
@@ -372,7 +373,7 @@ mg_history_range(MgGraph *g, const char *range, MgIntList *out, MgError *err)
 		mg_ancestors(g, lo.v, lo.n, true, below);
 		mg_descendants(g, lo.v, lo.n, false, desc);
 		for (int i = 0; i < lo.n; i++)
-			below[lo.v[i]] = 0;	/* the lower end itself is included */
+			below[lo.v[i]] = 0; /* the lower end itself is included */
 		for (int i = 0; i < g->n; i++)
 			req[i] = req[i] && !below[i] && desc[i];
 	}

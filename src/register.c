@@ -199,7 +199,7 @@ write_row(const PgmContent *c, const char *checksum, bool replace,
 		  const PgmWho *who, const char *kind)
 {
 	Oid			types[11] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-		TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, NAMEOID};
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, NAMEOID};
 	Datum		values[11];
 	char		nulls[11];
 	PgmOwnerSave save;
