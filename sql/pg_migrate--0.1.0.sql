@@ -306,6 +306,31 @@ COMMENT ON FUNCTION migrate.stamp(text[], boolean) IS
 'Stamp several targets in turn; with purge => true the applied set becomes exactly those revisions and their ancestors.';
 
 /* ------------------------------------------------------------------------
+ * Running.  No SET search_path here: revision SQL runs with the caller's
+ * settings; the C code qualifies every name it uses itself.
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION migrate.upgrade(
+	target text DEFAULT 'heads',
+	OUT step integer, OUT revision text, OUT operation text, OUT message text,
+	OUT duration interval)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pgm_upgrade';
+COMMENT ON FUNCTION migrate.upgrade(text) IS
+'Apply every pending revision up to target (default: all heads) in the caller''s transaction, as migrate.plan(target) lists them; one row per revision run.  Concurrent callers queue on the migration lock; each revision runs exactly once.';
+
+CREATE FUNCTION migrate.downgrade(
+	target text,
+	OUT step integer, OUT revision text, OUT operation text, OUT message text,
+	OUT duration interval)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pgm_downgrade';
+COMMENT ON FUNCTION migrate.downgrade(text) IS
+'Unapply revisions down to target (kept applied) in the caller''s transaction, as migrate.plan(target, ''downgrade'') lists them; one row per revision run.';
+
+/* ------------------------------------------------------------------------
  * Privileges.  The write functions write the catalog as the extension
  * owner, so only roles granted EXECUTE may call them; reading is open.
  * ------------------------------------------------------------------------ */
@@ -313,5 +338,7 @@ REVOKE EXECUTE ON FUNCTION migrate.revision(text, text[], text, text, text, text
 REVOKE EXECUTE ON FUNCTION migrate.merge(text[], text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.stamp(text, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.stamp(text[], boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.upgrade(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.downgrade(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.catalog_changed() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.events_append_only() FROM PUBLIC;

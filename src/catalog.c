@@ -32,6 +32,8 @@
 #include "utils/lsyscache.h"
 #include "funcapi.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "catalog.h"
 
@@ -82,9 +84,9 @@ static const char *const OWNER_SQL =
 static const char *const EVENT_SQL =
 "INSERT INTO migrate.events (kind, revision, target, detail, checksum, "
 "  session_user_name, current_user_name, application_name, client_addr, "
-"  backend_pid, transaction_id) "
+"  backend_pid, transaction_id, duration) "
 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.inet_client_addr(), $9, "
-"  pg_catalog.pg_current_xact_id()) RETURNING id";
+"  pg_catalog.pg_current_xact_id(), $10) RETURNING id";
 
 /*
  * pgm_exec: run a statement through a plan prepared once per backend (the
@@ -518,12 +520,13 @@ pgm_who(PgmWho *who)
  */
 int64
 pgm_log_event(const PgmWho *who, const char *kind, const char *revision,
-			  const char *target, const char *detail, const char *checksum)
+			  const char *target, const char *detail, const char *checksum,
+			  int64 duration_us)
 {
-	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	NAMEOID, NAMEOID, TEXTOID, INT4OID};
-	Datum		values[9];
-	char		nulls[9];
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	NAMEOID, NAMEOID, TEXTOID, INT4OID, INTERVALOID};
+	Datum		values[10];
+	char		nulls[10];
 	const char *texts[5] = {kind, revision, target, detail, checksum};
 	bool		isnull;
 	int64		id;
@@ -541,12 +544,60 @@ pgm_log_event(const PgmWho *who, const char *kind, const char *revision,
 	nulls[7] = who->application_name ? ' ' : 'n';
 	values[8] = Int32GetDatum(MyProcPid);
 	nulls[8] = ' ';
-	pgm_exec(EVENT_SQL, 9, types, values, nulls, false, 0,
+	if (duration_us >= 0)
+	{
+		Interval   *iv = palloc0(sizeof(Interval));
+
+		iv->time = duration_us;
+		values[9] = IntervalPGetDatum(iv);
+		nulls[9] = ' ';
+	}
+	else
+	{
+		values[9] = (Datum) 0;
+		nulls[9] = 'n';
+	}
+	pgm_exec(EVENT_SQL, 10, types, values, nulls, false, 0,
 			 SPI_OK_INSERT_RETURNING);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									 SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_freetuptable(SPI_tuptable);
 	return id;
+}
+
+/*
+ * pgm_catalog_moved_on: under REPEATABLE READ or SERIALIZABLE, does the
+ * latest committed catalog differ from what the transaction snapshot sees
+ * (another migrator committed after it was taken)?
+ */
+bool
+pgm_catalog_moved_on(void)
+{
+	TransactionId xmin;
+	int64		gen;
+	SPIPlanPtr	plan;
+	bool		isnull;
+	bool		moved;
+	int			rc;
+
+	read_key(false, &xmin, &gen);
+	plan = SPI_prepare(KEY_SQL, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "pg_migrate: could not prepare catalog query: %s",
+			 SPI_result_code_string(SPI_result));
+	rc = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(),
+							  InvalidSnapshot, true, false, 2);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "pg_migrate: could not read migrate.catalog_version: %s",
+			 SPI_result_code_string(rc));
+	moved = !TransactionIdEquals(xmin,
+								 DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
+																	 SPI_tuptable->tupdesc, 1, &isnull))) ||
+		gen != DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 2, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	SPI_freeplan(plan);
+	return moved;
 }
 
 PG_FUNCTION_INFO_V1(pgm_catalog_changed);

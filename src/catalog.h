@@ -61,7 +61,11 @@ extern void pgm_internal_write(bool on);
 
 extern int64 pgm_log_event(const PgmWho *who, const char *kind,
 						   const char *revision, const char *target,
-						   const char *detail, const char *checksum);
+						   const char *detail, const char *checksum,
+						   int64 duration_us);
+
+/* Has the catalog changed since the transaction snapshot was taken? */
+extern bool pgm_catalog_moved_on(void);
 
 extern Datum pgm_cstring_array(char **names, int n);
 extern char **pgm_array_to_cstrings(ArrayType *arr, int *n, const char *what);

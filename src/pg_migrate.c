@@ -16,12 +16,44 @@
 
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "utils/guc.h"
+
+#include "runner.h"
 
 #if PG_VERSION_NUM < 130000
 #error "pg_migrate requires PostgreSQL 13 or later"
 #endif
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * _PG_init: define the pg_migrate.* settings when the library is loaded
+ * (on the first call of any of its functions).
+ */
+void
+_PG_init(void)
+{
+	DefineCustomBoolVariable("pg_migrate.quiet",
+							 "Silences the NOTICE that migrate.upgrade() and migrate.downgrade() raise per step.",
+							 NULL,
+							 &pgm_quiet,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_migrate.migration_lock_timeout",
+							"How long migrate.upgrade() and migrate.downgrade() wait for another migration to finish.",
+							"0 waits without limit.",
+							&pgm_migration_lock_timeout,
+							600000,
+							0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("pg_migrate");
+}
 
 PG_FUNCTION_INFO_V1(pgm_events_append_only);
 

@@ -30,6 +30,7 @@
 #include "catalog.h"
 #include "checksum.h"
 #include "graph.h"
+#include "sqlsplit.h"
 
 static const char *const LOOKUP_SQL =
 "SELECT r.id, r.down_revision, r.checksum, "
@@ -238,7 +239,7 @@ write_row(const PgmContent *c, const char *checksum, bool replace,
 		}
 		pgm_log_event(who, kind, c->id, NULL,
 					  replace ? "unapplied revision replaced with new content" : NULL,
-					  checksum);
+					  checksum, -1);
 	}
 	PG_FINALLY();
 	{
@@ -445,6 +446,16 @@ pgm_revision(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
 						 errmsg("revision \"%s\" cannot depend on itself", c.id),
 						 errhint("depends_on names other revisions that must be applied first.")));
+	}
+
+	{
+		const char *name = c.id ? c.id : "(generated id)";
+
+		pgm_check_revision_sql(c.upgrade, "upgrade", name, c.transactional);
+		if (c.downgrade)
+			pgm_check_revision_sql(c.downgrade, "downgrade", name, c.transactional);
+		if (c.verify)
+			pgm_check_revision_sql(c.verify, "verify", name, true);
 	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -23,6 +23,7 @@
 
 #include "catalog.h"
 #include "plan.h"
+#include "runner.h"
 
 static const char *const UNAPPLY_SQL =
 "DELETE FROM migrate.applied WHERE revision OPERATOR(pg_catalog.=) ANY ($1)";
@@ -56,6 +57,7 @@ do_stamp(FunctionCallInfo fcinfo, char **targets, int ntargets, bool purge,
 	PgmOwnerSave save;
 	StringInfoData detail;
 
+	pgm_refuse_nested("migrate.stamp()");
 	pgm_who(&who);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_migrate: SPI_connect failed");
@@ -105,7 +107,7 @@ do_stamp(FunctionCallInfo fcinfo, char **targets, int ntargets, bool purge,
 	PG_TRY();
 	{
 		int64		event_id = pgm_log_event(&who, "stamp", NULL, target_text,
-											 detail.data, NULL);
+											 detail.data, NULL, -1);
 		char	  **ids;
 
 		if (removed.n > 0)

@@ -6,7 +6,7 @@
 BEGIN;
 \ir lib/graph_helpers.psql
 
-SELECT plan(37);
+SELECT plan(38);
 
 /* the SQLSTATE a statement raises when run as another role ('00000' = none) */
 CREATE FUNCTION tap.sqlstate_as(role name, stmt text) RETURNS text
@@ -209,15 +209,21 @@ SELECT throws_ok($$UPDATE migrate.events SET detail = 'rewritten'$$, '42501', NU
 SELECT throws_ok($$DELETE FROM migrate.events$$, '42501', NULL,
 				 'the owner cannot DELETE FROM migrate.events');
 
--- functions: none is SECURITY DEFINER, all but the trigger functions pin search_path
+-- functions: none is SECURITY DEFINER; all pin search_path but the trigger
+-- functions and the runners, which run revision SQL with the caller's settings
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace AND p.prosecdef$$,
 				'no function in schema migrate is SECURITY DEFINER');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
 					 AND p.prorettype <> 'trigger'::regtype
+					 AND p.proname NOT IN ('upgrade', 'downgrade')
 					 AND NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']$$,
-				'every callable function in schema migrate pins search_path to pg_catalog, pg_temp');
+				'every other callable function in schema migrate pins search_path to pg_catalog, pg_temp');
+SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
+				   WHERE p.pronamespace = 'migrate'::regnamespace
+					 AND p.proname IN ('upgrade', 'downgrade') AND p.proconfig IS NOT NULL$$,
+				'upgrade() and downgrade() keep the caller''s settings for revision SQL');
 
 /* ------------------------------------------------------------------ status() memory */
 

@@ -1,0 +1,599 @@
+/*-------------------------------------------------------------------------
+ *
+ * runner.c
+ *	  migrate.upgrade() and migrate.downgrade(): running revision SQL in
+ *	  the caller's transaction, exactly once under concurrent runners.
+ *
+ * A call takes the migration lock (a transaction-scoped advisory lock, the
+ * one pg_advisory_xact_lock(8099547378373587553) takes), so concurrent
+ * runners queue.  After the wait it reads the applied set with a fresh
+ * snapshot -- under READ COMMITTED the snapshot of the calling statement
+ * predates the other runner's commit -- so a runner that waited finds the
+ * work done.  A REPEATABLE READ or SERIALIZABLE caller cannot see past its
+ * snapshot: when the catalog moved on since then, it gets a serialization
+ * failure instead of applying anything twice.
+ *
+ * The plan is plan.c's.  Each revision runs in an internal subtransaction,
+ * statement by statement as split by sqlsplit.c, as the calling user, with
+ * settings it changes (search_path, role) restored afterwards.  An error
+ * keeps its SQLSTATE and message and gains a context line naming the
+ * revision, the step and the statement; the error then ends the call and,
+ * with it, everything the call did.  Bookkeeping (migrate.applied, one
+ * event per step) is written as the extension owner after each revision.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "catalog.h"
+#include "plan.h"
+#include "runner.h"
+#include "sqlsplit.h"
+
+/* The key of the migration lock, as one bigint ("pg_migra" in ASCII). */
+#define PGM_LOCK_KEY INT64CONST(8099547378373587553)
+
+bool		pgm_quiet = false;
+int			pgm_migration_lock_timeout = 600000;
+
+static bool runner_active = false;
+
+static const char *const BODIES_SQL =
+"SELECT u.ord, r.upgrade, r.downgrade, r.verify, r.transactional, r.checksum "
+"FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS u(id, ord) "
+"JOIN migrate.revisions r ON r.id OPERATOR(pg_catalog.=) u.id";
+
+static const char *const HOLDER_SQL =
+"SELECT pid FROM pg_catalog.pg_locks "
+"WHERE locktype OPERATOR(pg_catalog.=) 'advisory' AND granted "
+"  AND database OPERATOR(pg_catalog.=) $1 "
+"  AND classid OPERATOR(pg_catalog.=) $2 AND objid OPERATOR(pg_catalog.=) $3 "
+"  AND objsubid OPERATOR(pg_catalog.=) 1 "
+"LIMIT 1";
+
+static const char *const APPLY_SQL =
+"INSERT INTO migrate.applied (revision, applied_at, applied_by, checksum, event_id) "
+"VALUES ($1, pg_catalog.clock_timestamp(), $2, $3, $4)";
+
+static const char *const UNAPPLY_SQL =
+"DELETE FROM migrate.applied WHERE revision OPERATOR(pg_catalog.=) $1";
+
+/* One step of a run, copied out of the graph cache before anything runs. */
+typedef struct RunStep
+{
+	char	   *id;
+	char	   *message;
+	char	   *sql;			/* upgrade or downgrade SQL (NULL: none) */
+	char	   *verify;
+	char	   *checksum;
+	bool		transactional;
+	bool		has_body;
+} RunStep;
+
+/*
+ * pgm_runner_active: is a revision of this backend running right now?
+ */
+bool
+pgm_runner_active(void)
+{
+	return runner_active;
+}
+
+/*
+ * refuse_nested: the write functions may not be called from inside a
+ * revision's SQL.
+ */
+void
+pgm_refuse_nested(const char *function)
+{
+	if (runner_active)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s cannot be called from inside a revision", function),
+				 errdetail("A revision's SQL is running in migrate.upgrade() or migrate.downgrade()."),
+				 errhint("Register, stamp and run revisions outside revision SQL.")));
+}
+
+/*
+ * lock_holder: the pid holding the migration lock, or 0.
+ */
+static int
+lock_holder(void)
+{
+	Oid			types[3] = {OIDOID, OIDOID, OIDOID};
+	Datum		values[3];
+	int			pid = 0;
+	bool		isnull;
+
+	values[0] = ObjectIdGetDatum(MyDatabaseId);
+	values[1] = ObjectIdGetDatum((Oid) (uint32) (PGM_LOCK_KEY >> 32));
+	values[2] = ObjectIdGetDatum((Oid) (uint32) PGM_LOCK_KEY);
+	pgm_exec(HOLDER_SQL, 3, types, values, NULL, false, 1, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return pid;
+}
+
+/*
+ * acquire_migration_lock: take the migration lock for the rest of the
+ * transaction, waiting at most pg_migrate.migration_lock_timeout.
+ */
+static void
+acquire_migration_lock(void)
+{
+	LOCKTAG		tag;
+	int			holder;
+	int			saved = LockTimeout;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (PGM_LOCK_KEY >> 32),
+						 (uint32) PGM_LOCK_KEY, 1);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return;
+
+	holder = lock_holder();
+	if (!pgm_quiet)
+		ereport(NOTICE,
+				(errmsg("waiting for the migration lock held by backend %d", holder)));
+	LockTimeout = pgm_migration_lock_timeout;
+	PG_TRY();
+	{
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		LockTimeout = saved;
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not get the migration lock within %d ms",
+						pgm_migration_lock_timeout),
+				 errdetail("Backend %d holds it: another migration is running in that session.",
+						   holder),
+				 errhint("Wait for that migration to finish, or raise pg_migrate.migration_lock_timeout.")));
+	}
+	PG_END_TRY();
+	LockTimeout = saved;
+}
+
+/*
+ * copy_steps: the ids, messages and SQL of the planned revisions, in this
+ * function's memory: revision SQL may make the graph cache reload.
+ */
+static RunStep *
+copy_steps(MgGraph *g, const MgIntList *plan, bool upgrade)
+{
+	RunStep    *steps = palloc0(sizeof(RunStep) * (plan->n ? plan->n : 1));
+	char	  **ids = palloc(sizeof(char *) * (plan->n ? plan->n : 1));
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+
+	for (int i = 0; i < plan->n; i++)
+	{
+		MgRev	   *r = &g->revs[plan->v[i]];
+
+		steps[i].id = pstrdup(r->id);
+		steps[i].message = r->message ? pstrdup(r->message) : NULL;
+		ids[i] = steps[i].id;
+	}
+	values[0] = pgm_cstring_array(ids, plan->n);
+	pgm_exec(BODIES_SQL, 1, types, values, NULL, false, 0, SPI_OK_SELECT);
+	for (uint64 k = 0; k < SPI_processed; k++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[k];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int64		ord = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		RunStep    *s;
+		Datum		d;
+
+		if (ord < 1 || ord > plan->n)
+			continue;
+		s = &steps[ord - 1];
+		d = SPI_getbinval(tup, desc, upgrade ? 2 : 3, &isnull);
+		s->has_body = !isnull;
+		s->sql = isnull ? NULL : TextDatumGetCString(d);
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		s->verify = isnull ? NULL : TextDatumGetCString(d);
+		s->transactional = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+		s->checksum = TextDatumGetCString(SPI_getbinval(tup, desc, 6, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	for (int i = 0; i < plan->n; i++)
+		if (steps[i].checksum == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("revision \"%s\" disappeared while planning", steps[i].id),
+					 errhint("Run the call again.")));
+	return steps;
+}
+
+/*
+ * text_has_not_ok: does a text value hold a TAP "not ok" line?
+ */
+static const char *
+text_has_not_ok(const char *s)
+{
+	for (const char *p = s; p && *p;)
+	{
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "not ok", 6) == 0)
+			return p;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return NULL;
+}
+
+/*
+ * run_verify: run a revision's verify SQL; an error, a false boolean or a
+ * pgTAP "not ok" line in any result fails the revision.
+ */
+static void
+run_verify(const RunStep *s)
+{
+	List	   *stmts = pgm_split_sql(s->verify, "verify", s->id);
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		PgmStmt    *st = (PgmStmt *) lfirst(lc);
+		int			rc = SPI_execute(st->text, false, 0);
+
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("verify statement %d of revision \"%s\" could not run: %s",
+							st->number, s->id, SPI_result_code_string(rc))));
+		if (SPI_tuptable == NULL)
+			continue;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+
+			for (int c = 1; c <= desc->natts; c++)
+			{
+				Oid			type = SPI_gettypeid(desc, c);
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[r], desc, c, &isnull);
+				const char *bad;
+
+				if (isnull)
+					continue;
+				if (type == BOOLOID && !DatumGetBool(d))
+					ereport(ERROR,
+							(errcode(ERRCODE_ASSERT_FAILURE),
+							 errmsg("verification of revision \"%s\" failed: statement %d returned false",
+									s->id, st->number),
+							 errdetail("Statement %d, line %d: %s", st->number, st->lineno, st->first_line),
+							 errhint("The upgrade ran but did not produce what verify expects; fix the revision and run again.")));
+				if (type == TEXTOID &&
+					(bad = text_has_not_ok(TextDatumGetCString(d))) != NULL)
+				{
+					const char *e = strchr(bad, '\n');
+
+					ereport(ERROR,
+							(errcode(ERRCODE_ASSERT_FAILURE),
+							 errmsg("verification of revision \"%s\" failed: %.*s",
+									s->id, (int) (e ? e - bad : strlen(bad)), bad),
+							 errdetail("Statement %d, line %d: %s", st->number, st->lineno, st->first_line),
+							 errhint("The upgrade ran but did not produce what verify expects; fix the revision and run again.")));
+				}
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+}
+
+/*
+ * run_one: run one revision's SQL (and, for an upgrade, its verify SQL) in
+ * an internal subtransaction.  On error the subtransaction is rolled back
+ * and the error re-thrown with the revision, step and statement added.
+ */
+static void
+run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile int stmtno = 0;
+	const char *volatile stmtline = NULL;
+	volatile bool verifying = false;
+	int			nest = NewGUCNestLevel();
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		List	   *stmts = s->sql ? pgm_split_sql(s->sql, upgrade ? "upgrade" : "downgrade", s->id) : NIL;
+		ListCell   *lc;
+
+		foreach(lc, stmts)
+		{
+			PgmStmt    *st = (PgmStmt *) lfirst(lc);
+			int			rc;
+
+			stmtno = st->number;
+			stmtline = st->first_line;
+			rc = SPI_execute(st->text, false, 0);
+			if (rc < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("statement cannot run inside a revision: %s",
+								SPI_result_code_string(rc))));
+			SPI_freetuptable(SPI_tuptable);
+		}
+		if (upgrade && s->verify)
+		{
+			verifying = true;
+			run_verify(s);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *where;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		if (verifying)
+			where = psprintf("verify of revision \"%s\" (step %d/%d)",
+							 s->id, stepno, nsteps);
+		else
+			where = psprintf("%s of revision \"%s\" (step %d/%d), statement %d: %s",
+							 upgrade ? "upgrade" : "downgrade", s->id, stepno,
+							 nsteps, stmtno, stmtline ? (const char *) stmtline : "");
+		edata->context = edata->context ?
+			psprintf("%s\n%s", edata->context, where) : where;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	/* settings the revision changed (search_path, role) end with it */
+	AtEOXact_GUC(true, nest);
+}
+
+/*
+ * record_step: bookkeeping after a revision ran, as the extension owner.
+ */
+static void
+record_step(const PgmWho *who, const RunStep *s, bool upgrade,
+			const char *target, int64 duration_us)
+{
+	PgmOwnerSave save;
+	MgGraph    *g;
+
+	pgm_as_owner(&save);
+	pgm_internal_write(true);
+	PG_TRY();
+	{
+		int64		event_id = pgm_log_event(who, upgrade ? "upgrade" : "downgrade",
+											 s->id, target, NULL, s->checksum,
+											 duration_us);
+
+		if (upgrade)
+		{
+			Oid			types[4] = {TEXTOID, NAMEOID, TEXTOID, INT8OID};
+			Datum		values[4];
+
+			values[0] = CStringGetTextDatum(s->id);
+			values[1] = DirectFunctionCall1(namein, CStringGetDatum(who->current_user));
+			values[2] = CStringGetTextDatum(s->checksum);
+			values[3] = Int64GetDatum(event_id);
+			pgm_exec(APPLY_SQL, 4, types, values, NULL, false, 0, SPI_OK_INSERT);
+		}
+		else
+		{
+			Oid			types[1] = {TEXTOID};
+			Datum		values[1];
+
+			values[0] = CStringGetTextDatum(s->id);
+			pgm_exec(UNAPPLY_SQL, 1, types, values, NULL, false, 0, SPI_OK_DELETE);
+		}
+	}
+	PG_FINALLY();
+	{
+		pgm_internal_write(false);
+	}
+	PG_END_TRY();
+	pgm_restore_user(&save);
+
+	g = pgm_cache_graph_for_update();
+	if (g != NULL)
+	{
+		int			idx = mg_graph_find(g, s->id);
+
+		if (idx >= 0)
+			g->revs[idx].applied = upgrade;
+		else
+			pgm_cache_invalidate();
+	}
+}
+
+/*
+ * interval_datum: an interval of the given microseconds.
+ */
+static Datum
+interval_datum(int64 us)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = us;
+	return IntervalPGetDatum(iv);
+}
+
+/*
+ * run: the body of upgrade() and downgrade().
+ */
+static Datum
+run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
+{
+	TupleDesc	td;
+	Tuplestorestate *ts = pgm_srf_begin(fcinfo, &td);
+	PgmWho		who;
+	MgGraph    *g;
+	MgIntList	plan = {0};
+	MgError		err;
+	RunStep    *steps;
+	bool		ok;
+
+	pgm_refuse_nested(upgrade ? "migrate.upgrade()" : "migrate.downgrade()");
+	pgm_who(&who);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_migrate: SPI_connect failed");
+
+	acquire_migration_lock();
+	if (IsolationUsesXactSnapshot() && pgm_catalog_moved_on())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access: the migration catalog changed after this transaction's snapshot was taken"),
+				 errdetail("Another session registered, stamped or migrated in the meantime; this transaction cannot see what it did."),
+				 errhint("Retry the transaction, or call migrate.%s() under READ COMMITTED, where it waits for other migrations and then sees their result.",
+						 upgrade ? "upgrade" : "downgrade")));
+
+	g = pgm_graph_ready(true);
+	ok = upgrade ? mg_plan_upgrade(g, target, &plan, &err) :
+		mg_plan_downgrade(g, target, &plan, &err);
+	if (!ok)
+		pgm_report(&err);
+	if (plan.n == 0)
+	{
+		ereport(NOTICE,
+				(errmsg("database is already at target \"%s\": nothing to %s",
+						target, upgrade ? "upgrade" : "downgrade")));
+		SPI_finish();
+		return (Datum) 0;
+	}
+	steps = copy_steps(g, &plan, upgrade);
+	g = NULL;					/* revision SQL may reload the cache */
+
+	for (int i = 0; i < plan.n; i++)
+	{
+		if (upgrade && !steps[i].transactional)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("revision \"%s\" cannot run inside a transaction block", steps[i].id),
+					 errdetail("It is registered with transactional => false (step %d/%d of this upgrade); nothing was run.",
+							   i + 1, plan.n),
+					 errhint("Run it with CALL migrate.deploy(), outside a transaction block.")));
+		if (!upgrade && !steps[i].has_body)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("revision \"%s\" is irreversible: it has no downgrade", steps[i].id),
+					 errdetail("The downgrade to \"%s\" would unapply it (step %d/%d); nothing was run.",
+							   target, i + 1, plan.n),
+					 errhint("Downgrade to a target above it, or register its downgrade SQL (a new revision may be needed if it is applied).")));
+	}
+
+	pgm_begin_write();
+	runner_active = true;
+	PG_TRY();
+	{
+		for (int i = 0; i < plan.n; i++)
+		{
+			RunStep    *s = &steps[i];
+			TimestampTz start = GetCurrentTimestamp();
+			long		secs;
+			int			usecs;
+			int64		us;
+			char	   *activity;
+			Datum		v[5];
+			bool		nl[5] = {0};
+
+			activity = psprintf("pg_migrate: %s %s (%d/%d)",
+								upgrade ? "upgrade" : "downgrade", s->id,
+								i + 1, plan.n);
+			pgstat_report_activity(STATE_RUNNING, activity);
+			run_one(s, i + 1, plan.n, upgrade);
+			TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+			us = (int64) secs * 1000000 + usecs;
+			record_step(&who, s, upgrade, target, us);
+			if (!pgm_quiet)
+				ereport(NOTICE,
+						(errmsg("[%d/%d] %s %s%s%s (%.2f s)", i + 1, plan.n,
+								upgrade ? "upgrade" : "downgrade", s->id,
+								s->message ? " " : "", s->message ? s->message : "",
+								us / 1000000.0)));
+			v[0] = Int32GetDatum(i + 1);
+			v[1] = CStringGetTextDatum(s->id);
+			v[2] = CStringGetTextDatum(upgrade ? "upgrade" : "downgrade");
+			v[3] = s->message ? CStringGetTextDatum(s->message) : (Datum) 0;
+			nl[3] = s->message == NULL;
+			v[4] = interval_datum(us);
+			tuplestore_putvalues(ts, td, v, nl);
+		}
+	}
+	PG_FINALLY();
+	{
+		runner_active = false;
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(pgm_upgrade);
+
+/*
+ * migrate.upgrade(target text DEFAULT 'heads')
+ */
+Datum
+pgm_upgrade(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target must not be NULL"),
+				 errhint("Use 'heads' to apply every pending revision.")));
+	return run(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), true);
+}
+
+PG_FUNCTION_INFO_V1(pgm_downgrade);
+
+/*
+ * migrate.downgrade(target text)
+ */
+Datum
+pgm_downgrade(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("target must not be NULL"),
+				 errhint("Use 'base' to unapply everything, or '-1' for one step.")));
+	return run(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
+}

@@ -1,0 +1,283 @@
+/*-------------------------------------------------------------------------
+ *
+ * sqlsplit.c
+ *	  Revision SQL split into statements by PostgreSQL's own parser
+ *	  (raw_parser, statement locations), each statement classified.
+ *
+ * Registration uses it to refuse what can never run inside a revision --
+ * psql meta-commands, COPY from or to the client, transaction control --
+ * and statements that cannot run inside a transaction block unless the
+ * revision says transactional => false.  The runner uses it to execute a
+ * revision statement by statement, so an error can name the statement.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "tcop/cmdtag.h"
+#include "tcop/utility.h"
+#include "utils/memutils.h"
+
+#include "sqlsplit.h"
+
+/*
+ * meta_command_line: the 1-based number of the first line that starts (after
+ * blanks) with a backslash, or 0.
+ */
+static int
+meta_command_line(const char *sql, char **line_out)
+{
+	int			lineno = 1;
+	const char *p = sql;
+
+	while (*p)
+	{
+		const char *q = p;
+
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '\\')
+		{
+			const char *e = strchr(q, '\n');
+
+			*line_out = pnstrdup(q, e ? e - q : strlen(q));
+			return lineno;
+		}
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+		lineno++;
+	}
+	return 0;
+}
+
+/*
+ * statement_kind: a short description of a raw statement, and whether it
+ * cannot run inside a transaction block.
+ */
+static const char *
+statement_kind(Node *stmt, bool *nontransactional)
+{
+	*nontransactional = false;
+	switch (nodeTag(stmt))
+	{
+		case T_IndexStmt:
+			if (((IndexStmt *) stmt)->concurrent)
+			{
+				*nontransactional = true;
+				return "CREATE INDEX CONCURRENTLY";
+			}
+			break;
+		case T_DropStmt:
+			if (((DropStmt *) stmt)->concurrent)
+			{
+				*nontransactional = true;
+				return "DROP INDEX CONCURRENTLY";
+			}
+			break;
+		case T_ReindexStmt:
+			{
+#if PG_VERSION_NUM >= 140000
+				ListCell   *lc;
+
+				foreach(lc, ((ReindexStmt *) stmt)->params)
+				{
+					DefElem    *opt = (DefElem *) lfirst(lc);
+
+					if (strcmp(opt->defname, "concurrently") == 0)
+					{
+						*nontransactional = true;
+						return "REINDEX CONCURRENTLY";
+					}
+				}
+#else
+				if (((ReindexStmt *) stmt)->concurrent)
+				{
+					*nontransactional = true;
+					return "REINDEX CONCURRENTLY";
+				}
+#endif
+				break;
+			}
+		case T_VacuumStmt:
+			if (((VacuumStmt *) stmt)->is_vacuumcmd)
+			{
+				*nontransactional = true;
+				return "VACUUM";
+			}
+			break;
+		case T_ClusterStmt:
+			if (((ClusterStmt *) stmt)->relation == NULL)
+			{
+				*nontransactional = true;
+				return "CLUSTER";
+			}
+			break;
+		case T_CreatedbStmt:
+		case T_DropdbStmt:
+		case T_AlterSystemStmt:
+		case T_CreateTableSpaceStmt:
+		case T_DropTableSpaceStmt:
+			*nontransactional = true;
+			break;
+		default:
+			break;
+	}
+	return GetCommandTagName(CreateCommandTag(stmt));
+}
+
+/*
+ * first_line_of: the first line of a statement that is not blank or a
+ * comment, cut to 80 characters; *lineno advances to that line.
+ */
+static char *
+first_line_of(const char *text, int *lineno)
+{
+	const char *p = text;
+
+	for (;;)
+	{
+		const char *e;
+
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (*p == '\n')
+		{
+			p++;
+			(*lineno)++;
+			continue;
+		}
+		if (p[0] == '-' && p[1] == '-')
+		{
+			e = strchr(p, '\n');
+			if (e == NULL)
+				return pstrdup("");
+			p = e + 1;
+			(*lineno)++;
+			continue;
+		}
+		e = p;
+		while (*e && *e != '\n' && *e != '\r')
+			e++;
+		if (e - p > 80)
+			return psprintf("%.77s...", p);
+		return pnstrdup(p, e - p);
+	}
+}
+
+/*
+ * pgm_split_sql: the statements of a body, in order.
+ */
+List *
+pgm_split_sql(const char *sql, const char *what, const char *revision)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	List	   *raw = NIL;
+	List	   *out = NIL;
+	ListCell   *lc;
+	int			number = 0;
+	int			lineno = 1;
+	int			consumed = 0;
+
+	PG_TRY();
+	{
+		raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		char	   *meta = NULL;
+		int			metaline;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		metaline = meta_command_line(sql, &meta);
+		if (metaline > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("%s SQL of revision \"%s\" contains a psql meta-command on line %d: %s",
+							what, revision, metaline, meta),
+					 errdetail("Revision SQL runs inside the server, where psql commands such as \\i, \\connect or \\set do not exist."),
+					 errhint("Write the SQL itself into the revision; include files by registering them as revisions of their own.")));
+		/* point the error into the body, not into the calling query */
+		if (edata->cursorpos > 0)
+		{
+			edata->internalpos = edata->cursorpos;
+			edata->internalquery = pstrdup(sql);
+			edata->cursorpos = 0;
+		}
+		edata->context = psprintf("%s SQL of revision \"%s\"", what, revision);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	foreach(lc, raw)
+	{
+		RawStmt    *rs = lfirst_node(RawStmt, lc);
+		PgmStmt    *st = palloc0(sizeof(PgmStmt));
+		int			len = rs->stmt_len > 0 ? rs->stmt_len :
+		(int) strlen(sql) - rs->stmt_location;
+
+		/* count the lines between the previous statement and this one */
+		for (int i = consumed; i < rs->stmt_location; i++)
+			if (sql[i] == '\n')
+				lineno++;
+		consumed = rs->stmt_location;
+
+		st->number = ++number;
+		st->text = pnstrdup(sql + rs->stmt_location, len);
+		st->lineno = lineno;
+		st->first_line = first_line_of(st->text, &st->lineno);
+		st->kind = statement_kind(rs->stmt, &st->nontransactional);
+		st->transaction_control = IsA(rs->stmt, TransactionStmt);
+		st->copy_client = IsA(rs->stmt, CopyStmt) &&
+			((CopyStmt *) rs->stmt)->filename == NULL &&
+			!((CopyStmt *) rs->stmt)->is_program;
+		out = lappend(out, st);
+	}
+	return out;
+}
+
+/*
+ * pgm_check_revision_sql: refuse, at registration, what a revision can never
+ * run: COPY from or to the client, transaction control, and -- in a
+ * revision that runs inside a transaction -- statements that cannot.
+ */
+void
+pgm_check_revision_sql(const char *sql, const char *what, const char *revision,
+					   bool transactional)
+{
+	List	   *stmts = pgm_split_sql(sql, what, revision);
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		PgmStmt    *st = (PgmStmt *) lfirst(lc);
+
+		if (st->copy_client)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s SQL of revision \"%s\", statement %d: COPY from or to the client cannot run inside a revision",
+							what, revision, st->number),
+					 errdetail("Statement %d, line %d: %s", st->number, st->lineno, st->first_line),
+					 errhint("Load data with INSERT ... VALUES, or COPY from a file on the database server.")));
+		if (st->transaction_control)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+					 errmsg("%s SQL of revision \"%s\", statement %d: %s is not allowed in a revision",
+							what, revision, st->number, st->kind),
+					 errdetail("Statement %d, line %d: %s", st->number, st->lineno, st->first_line),
+					 errhint("pg_migrate runs each revision inside a transaction of its own making; remove the transaction control statements.")));
+		if (st->nontransactional && transactional)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("%s SQL of revision \"%s\", statement %d: %s cannot run inside a transaction block",
+							what, revision, st->number, st->kind),
+					 errdetail("Statement %d, line %d: %s", st->number, st->lineno, st->first_line),
+					 errhint("Register the revision with transactional => false; such revisions run with CALL migrate.deploy().")));
+	}
+}
