@@ -224,6 +224,7 @@ CREATE FUNCTION migrate.history(
 	OUT revision text, OUT down_revision text[], OUT depends_on text[],
 	OUT branch_labels text[], OUT message text, OUT is_head boolean,
 	OUT is_branch_point boolean, OUT is_merge boolean, OUT applied boolean,
+	OUT applied_at timestamptz, OUT applied_by name,
 	OUT registered_at timestamptz)
 RETURNS SETOF record
 LANGUAGE C STABLE

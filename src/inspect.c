@@ -378,8 +378,8 @@ pgm_history(PG_FUNCTION_ARGS)
 	{
 		int			r = rows.v[i];
 		MgRev	   *rev = &g->revs[r];
-		Datum		v[10];
-		bool		nl[10] = {0};
+		Datum		v[12];
+		bool		nl[12] = {0};
 
 		v[0] = CStringGetTextDatum(rev->id);
 		v[1] = pgm_cstring_array(rev->parent_ids, rev->nparents);
@@ -390,8 +390,12 @@ pgm_history(PG_FUNCTION_ARGS)
 		v[6] = BoolGetDatum(mg_nchildren(g, r) > 1);
 		v[7] = BoolGetDatum(mg_is_merge(g, r));
 		v[8] = BoolGetDatum(rev->applied);
-		v[9] = d[i].registered_at;
-		nl[9] = !d[i].found;
+		v[9] = d[i].applied_at;
+		nl[9] = !d[i].found || d[i].applied_at_null;
+		v[10] = d[i].applied_by;
+		nl[10] = !d[i].found || d[i].applied_by_null;
+		v[11] = d[i].registered_at;
+		nl[11] = !d[i].found;
 		tuplestore_putvalues(ts, td, v, nl);
 	}
 	SPI_finish();

@@ -383,7 +383,7 @@ run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
 	}
 	PG_END_TRY();
 	/* settings the revision changed (search_path, role) end with it */
-	AtEOXact_GUC(true, nest);
+	AtEOXact_GUC(false, nest);
 }
 
 /*

@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "tcop/cmdtag.h"
@@ -229,9 +231,12 @@ pgm_split_sql(const char *sql, const char *what, const char *revision)
 		consumed = rs->stmt_location;
 
 		st->number = ++number;
-		st->text = pnstrdup(sql + rs->stmt_location, len);
 		st->lineno = lineno;
+		st->text = pnstrdup(sql + rs->stmt_location, len);
 		st->first_line = first_line_of(st->text, &st->lineno);
+		/* leading blank lines and indentation are not part of the statement */
+		while (isspace((unsigned char) st->text[0]))
+			st->text++;
 		st->kind = statement_kind(rs->stmt, &st->nontransactional);
 		st->transaction_control = IsA(rs->stmt, TransactionStmt);
 		st->copy_client = IsA(rs->stmt, CopyStmt) &&
