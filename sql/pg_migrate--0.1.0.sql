@@ -332,6 +332,30 @@ COMMENT ON FUNCTION migrate.downgrade(text) IS
 'Unapply revisions down to target (kept applied) in the caller''s transaction, as migrate.plan(target, ''downgrade'') lists them; one row per revision run.';
 
 /* ------------------------------------------------------------------------
+ * Integrity
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION migrate.validate(
+	OUT severity text, OUT revision text, OUT problem text, OUT detail text)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_validate';
+COMMENT ON FUNCTION migrate.validate() IS
+'Problems of the graph and the applied set, errors first: graph errors, applied revisions not registered, changed after they ran, or missing an ancestor; several heads (warning); irreversible revisions (notice).';
+
+CREATE FUNCTION migrate.repair(
+	revision text DEFAULT NULL,
+	reason text DEFAULT NULL,
+	OUT revision text, OUT old_checksum text, OUT new_checksum text)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_repair';
+COMMENT ON FUNCTION migrate.repair(text, text) IS
+'After review, accept the registered checksum of an applied revision whose content changed (or of all of them when revision is NULL); reason is required and is logged with each repair.';
+
+/* ------------------------------------------------------------------------
  * Privileges.  The write functions write the catalog as the extension
  * owner, so only roles granted EXECUTE may call them; reading is open.
  * ------------------------------------------------------------------------ */
@@ -340,6 +364,7 @@ REVOKE EXECUTE ON FUNCTION migrate.merge(text[], text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.stamp(text, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.stamp(text[], boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.upgrade(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.repair(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.downgrade(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.catalog_changed() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.events_append_only() FROM PUBLIC;
