@@ -72,10 +72,10 @@ FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) AS c
 WHERE e.extname = 'pg_migrate'
 ORDER BY c::regclass::text;
 
--- Every function pins its search_path, except upgrade() and downgrade(),
--- which run revision SQL with the caller's settings (their own queries
--- qualify every name), and the trigger functions, which run no SQL of the
--- caller.
+-- Every function pins its search_path, except upgrade(), downgrade() and
+-- the offline_*() calls of offline scripts, which run revision SQL with the
+-- caller's settings (their own queries qualify every name), and the
+-- trigger functions, which run no SQL of the caller.
 SELECT p.oid::regprocedure AS function, p.proconfig
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'migrate'::regnamespace

@@ -332,6 +332,51 @@ COMMENT ON FUNCTION migrate.downgrade(text) IS
 'Unapply revisions down to target (kept applied) in the caller''s transaction, as migrate.plan(target, ''downgrade'') lists them; one row per revision run.';
 
 /* ------------------------------------------------------------------------
+ * Offline SQL
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION migrate.upgrade_sql(
+	target text DEFAULT 'heads',
+	from_revision text DEFAULT NULL)
+RETURNS text
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_upgrade_sql';
+COMMENT ON FUNCTION migrate.upgrade_sql(text, text) IS
+'The SQL script that upgrades to target (from the current state, or from from_revision and its ancestors): every revision''s SQL verbatim with the bookkeeping calls; review it, then run it with psql -1 -f.';
+
+CREATE FUNCTION migrate.downgrade_sql(
+	target text,
+	from_revision text DEFAULT NULL)
+RETURNS text
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_downgrade_sql';
+COMMENT ON FUNCTION migrate.downgrade_sql(text, text) IS
+'The SQL script that downgrades to target (from the current state, or from from_revision and its ancestors); run it with psql -1 -f.';
+
+CREATE FUNCTION migrate.offline_begin(operation text, target text, expected text[])
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pgm_offline_begin';
+COMMENT ON FUNCTION migrate.offline_begin(text, text, text[]) IS
+'First statement of an offline script: takes the migration lock and checks that the current revisions are the expected ones.';
+
+CREATE FUNCTION migrate.offline_verify(revision text, verify text)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pgm_offline_verify';
+COMMENT ON FUNCTION migrate.offline_verify(text, text) IS
+'In an offline script: runs a revision''s verify SQL; false, a "not ok" line or an error fails the script.';
+
+CREATE FUNCTION migrate.offline_record(operation text, revision text, checksum text)
+RETURNS void
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pgm_offline_record';
+COMMENT ON FUNCTION migrate.offline_record(text, text, text) IS
+'In an offline script: records one upgrade or downgrade step as migrate.upgrade() records it, after checking the revision is unchanged.';
+
+/* ------------------------------------------------------------------------
  * Integrity
  * ------------------------------------------------------------------------ */
 
@@ -365,6 +410,9 @@ REVOKE EXECUTE ON FUNCTION migrate.stamp(text, boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.stamp(text[], boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.upgrade(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.repair(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.offline_begin(text, text, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.offline_verify(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.offline_record(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.downgrade(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.catalog_changed() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.events_append_only() FROM PUBLIC;

@@ -75,17 +75,6 @@ static const char *const APPLY_SQL =
 static const char *const UNAPPLY_SQL =
 "DELETE FROM migrate.applied WHERE revision OPERATOR(pg_catalog.=) $1";
 
-/* One step of a run, copied out of the graph cache before anything runs. */
-typedef struct RunStep
-{
-	char	   *id;
-	char	   *message;
-	char	   *sql;			/* upgrade or downgrade SQL (NULL: none) */
-	char	   *verify;
-	char	   *checksum;
-	bool		transactional;
-	bool		has_body;
-} RunStep;
 
 /*
  * pgm_runner_active: is a revision of this backend running right now?
@@ -134,11 +123,11 @@ lock_holder(void)
 }
 
 /*
- * acquire_migration_lock: take the migration lock for the rest of the
+ * pgm_acquire_migration_lock: take the migration lock for the rest of the
  * transaction, waiting at most pg_migrate.migration_lock_timeout.
  */
-static void
-acquire_migration_lock(void)
+void
+pgm_acquire_migration_lock(void)
 {
 	LOCKTAG		tag;
 	int			holder;
@@ -182,11 +171,11 @@ acquire_migration_lock(void)
 }
 
 /*
- * copy_steps: the ids, messages and SQL of the planned revisions, in this
+ * pgm_copy_steps: the ids, messages and SQL of the planned revisions, in this
  * function's memory: revision SQL may make the graph cache reload.
  */
-static RunStep *
-copy_steps(MgGraph *g, const MgIntList *plan, bool upgrade)
+RunStep *
+pgm_copy_steps(MgGraph *g, const MgIntList *plan, bool upgrade)
 {
 	RunStep    *steps = palloc0(sizeof(RunStep) * (plan->n ? plan->n : 1));
 	char	  **ids = palloc(sizeof(char *) * (plan->n ? plan->n : 1));
@@ -253,11 +242,11 @@ text_has_not_ok(const char *s)
 }
 
 /*
- * run_verify: run a revision's verify SQL; an error, a false boolean or a
+ * pgm_run_verify: run a revision's verify SQL; an error, a false boolean or a
  * pgTAP "not ok" line in any result fails the revision.
  */
-static void
-run_verify(const RunStep *s)
+void
+pgm_run_verify(const RunStep *s)
 {
 	List	   *stmts = pgm_split_sql(s->verify, "verify", s->id);
 	ListCell   *lc;
@@ -352,7 +341,7 @@ run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
 		if (upgrade && s->verify)
 		{
 			verifying = true;
-			run_verify(s);
+			pgm_run_verify(s);
 		}
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -387,11 +376,11 @@ run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
 }
 
 /*
- * record_step: bookkeeping after a revision ran, as the extension owner.
+ * pgm_record_step: bookkeeping after a revision ran, as the extension owner.
  */
-static void
-record_step(const PgmWho *who, const RunStep *s, bool upgrade,
-			const char *target, int64 duration_us)
+void
+pgm_record_step(const PgmWho *who, const RunStep *s, bool upgrade,
+				const char *target, int64 duration_us)
 {
 	PgmOwnerSave save;
 	MgGraph    *g;
@@ -475,7 +464,7 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_migrate: SPI_connect failed");
 
-	acquire_migration_lock();
+	pgm_acquire_migration_lock();
 	if (IsolationUsesXactSnapshot() && pgm_catalog_moved_on())
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -497,7 +486,7 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 		SPI_finish();
 		return (Datum) 0;
 	}
-	steps = copy_steps(g, &plan, upgrade);
+	steps = pgm_copy_steps(g, &plan, upgrade);
 	g = NULL;					/* revision SQL may reload the cache */
 
 	for (int i = 0; i < plan.n; i++)
@@ -540,7 +529,7 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 			run_one(s, i + 1, plan.n, upgrade);
 			TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
 			us = (int64) secs * 1000000 + usecs;
-			record_step(&who, s, upgrade, target, us);
+			pgm_record_step(&who, s, upgrade, target, us);
 			if (!pgm_quiet)
 				ereport(NOTICE,
 						(errmsg("[%d/%d] %s %s%s%s (%.2f s)", i + 1, plan.n,

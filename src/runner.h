@@ -17,4 +17,24 @@ extern int	pgm_migration_lock_timeout;
 extern bool pgm_runner_active(void);
 extern void pgm_refuse_nested(const char *function);
 
+#include "catalog.h"
+
+/* One step of a run, copied out of the graph cache before anything runs. */
+typedef struct RunStep
+{
+	char	   *id;
+	char	   *message;
+	char	   *sql;			/* upgrade or downgrade SQL (NULL: none) */
+	char	   *verify;
+	char	   *checksum;
+	bool		transactional;
+	bool		has_body;
+} RunStep;
+
+extern void pgm_acquire_migration_lock(void);
+extern RunStep *pgm_copy_steps(MgGraph *g, const MgIntList *plan, bool upgrade);
+extern void pgm_run_verify(const RunStep *s);
+extern void pgm_record_step(const PgmWho *who, const RunStep *s, bool upgrade,
+							const char *target, int64 duration_us);
+
 #endif							/* PGM_RUNNER_H */

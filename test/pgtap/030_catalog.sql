@@ -217,13 +217,14 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
 					 AND p.prorettype <> 'trigger'::regtype
-					 AND p.proname NOT IN ('upgrade', 'downgrade')
+					 AND p.proname NOT IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record')
 					 AND NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']$$,
 				'every other callable function in schema migrate pins search_path to pg_catalog, pg_temp');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
-					 AND p.proname IN ('upgrade', 'downgrade') AND p.proconfig IS NOT NULL$$,
-				'upgrade() and downgrade() keep the caller''s settings for revision SQL');
+					 AND p.proname IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record')
+					 AND p.proconfig IS NOT NULL$$,
+				'upgrade(), downgrade() and the offline_*() calls keep the caller''s settings for revision SQL');
 
 /* ------------------------------------------------------------------ status() memory */
 
