@@ -92,6 +92,40 @@ pgm_ensure_packages()
 	apt-get install -y --no-install-recommends "${missing[@]}" </dev/null || return 1
 }
 
+# The JavaScript client (test/clients/app_start.js) needs node and the pg
+# module.  Debian's nodejs with node-pg is installed when node is missing.
+# A node from elsewhere (e.g. NodeSource) conflicts with Debian's node-pg
+# package, so then the package and its dependencies are only unpacked into
+# $PGM_BUILD/nodejs and NODE_PATH points there: nothing on the system changes.
+# Returns non-zero when no usable pg module could be had (the JavaScript
+# checks then report it).
+pgm_ensure_node_pg()
+{
+	local unpack=$PGM_BUILD/nodejs debs=$PGM_BUILD/nodejs-debs deb
+	local modules="node-pg node-split2 node-xtend node-readable-stream node-async"
+
+	if ! command -v node >/dev/null 2>&1; then
+		pgm_is_root || { pgm_warn "node is missing: apt-get install nodejs node-pg"; return 1; }
+		pgm_say "installing nodejs node-pg"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			nodejs node-pg </dev/null || return 1
+	fi
+	node -e "require('pg')" 2>/dev/null && return 0
+	if [ ! -d "$unpack/usr/share/nodejs/pg" ]; then
+		pgm_say "unpacking Debian's node-pg into $unpack (for this node: $(node --version))"
+		rm -rf "$debs" && mkdir -p "$debs" "$unpack" || return 1
+		# shellcheck disable=SC2086
+		(cd "$debs" && apt-get download $modules </dev/null) ||
+			{ pgm_is_root && apt-get update </dev/null >/dev/null &&
+				(cd "$debs" && apt-get download $modules </dev/null); } || return 1
+		for deb in "$debs"/*.deb; do
+			dpkg -x "$deb" "$unpack" || return 1
+		done
+	fi
+	export NODE_PATH=$unpack/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
+	node -e "require('pg')" 2>/dev/null
+}
+
 # Build, then install into a fresh $PGM_DESTDIR (never the system dirs).
 pgm_build_install()
 {

@@ -106,7 +106,8 @@ main()
 	if ! pgm_ensure_packages; then
 		echo "# missing packages: counted as 1 failed"
 		failed=1
-	elif ! pgm_build_install; then
+	elif ! { pgm_ensure_node_pg || pgm_warn "no pg module for node: the JavaScript client checks will fail"; true; } ||
+		! pgm_build_install; then
 		echo "# build or install failed: counted as 1 failed"
 		failed=1
 	elif ! pgm_server_destdir; then
