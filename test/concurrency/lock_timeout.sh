@@ -8,9 +8,10 @@ set -uo pipefail
 
 db=pg_migrate_locktimeout
 work=$(mktemp -d)
-trap 'kill "$holder" 2>/dev/null; rm -rf "$work"; dropdb --if-exists "$db" >/dev/null 2>&1' EXIT
+holder=
+trap 'kill $holder 2>/dev/null; rm -rf "$work"; dropdb --force --if-exists "$db" >/dev/null 2>&1' EXIT
 
-dropdb --if-exists "$db" >/dev/null 2>&1
+dropdb --force --if-exists "$db" >/dev/null 2>&1
 createdb "$db" || exit 1
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" \
 	-c 'CREATE EXTENSION pg_migrate' \
@@ -65,5 +66,5 @@ if [ "$applied" = 0 ] && [ -z "$(psql -X -At -d "$db" -c "SELECT to_regclass('l1
 else
 	fail=1; echo "not ok 4 - $applied revisions applied"
 fi
-kill "$holder" 2>/dev/null
+psql -X -q -d "$db" -c "SELECT pg_terminate_backend($pid)" >/dev/null 2>&1
 exit "$fail"
