@@ -9,8 +9,8 @@
 --     r1_models --+                             +-- merge
 --                 +-- r3_features (features) ---+
 --
--- Revisions are only registered, planned and stamped: no upgrade runs, so
--- none of the tables below is created.
+-- Revisions are registered, planned and stamped, then migrated up, down to
+-- base and up again, with the audit log at the end.
 
 \set QUIET on
 \pset null '(null)'
@@ -107,3 +107,22 @@ SELECT * FROM migrate.status();
 \echo '== Stamping ran no SQL: the tables do not exist'
 SELECT to_regclass('models') AS models, to_regclass('model_versions') AS model_versions,
        to_regclass('feature_sets') AS feature_sets;
+
+\echo
+\echo '== 6. Back to base (bookkeeping only: stamp), then migrate for real'
+SELECT * FROM migrate.stamp('base');
+SELECT step, revision, operation, message FROM migrate.upgrade('heads');
+SELECT to_regclass('models') AS models, to_regclass('model_versions') AS model_versions,
+       to_regclass('feature_sets') AS feature_sets;
+
+\echo
+\echo '== 7. Down to base: every table goes, children first'
+SELECT step, revision, operation, message FROM migrate.downgrade('base');
+SELECT to_regclass('models') AS models;
+
+\echo
+\echo '== 8. Up again, and the audit trail'
+SELECT step, revision, operation, message FROM migrate.upgrade('heads');
+SELECT kind, revision, target, current_user_name, duration IS NOT NULL AS timed
+  FROM migrate.events ORDER BY id;
+SELECT * FROM migrate.validate();
