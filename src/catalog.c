@@ -26,6 +26,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -478,15 +479,22 @@ pgm_internal_write(bool on)
 void
 pgm_as_owner(PgmOwnerSave *save)
 {
-	bool		isnull;
-	Oid			owner;
+	static Oid	owner = InvalidOid;
+	static LocalTransactionId owner_lxid = InvalidLocalTransactionId;
 
-	pgm_exec(OWNER_SQL, 0, NULL, NULL, NULL, true, 1, SPI_OK_SELECT);
-	if (SPI_processed != 1)
-		elog(ERROR, "pg_migrate: extension pg_migrate is not installed");
-	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-										   SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_freetuptable(SPI_tuptable);
+	/* the owner cannot change within a transaction that uses the extension */
+	if (owner_lxid != MyProc->lxid || !OidIsValid(owner))
+	{
+		bool		isnull;
+
+		pgm_exec(OWNER_SQL, 0, NULL, NULL, NULL, true, 1, SPI_OK_SELECT);
+		if (SPI_processed != 1)
+			elog(ERROR, "pg_migrate: extension pg_migrate is not installed");
+		owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_freetuptable(SPI_tuptable);
+		owner_lxid = MyProc->lxid;
+	}
 	GetUserIdAndSecContext(&save->userid, &save->sec_context);
 	SetUserIdAndSecContext(owner,
 						   save->sec_context | SECURITY_LOCAL_USERID_CHANGE);

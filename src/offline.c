@@ -428,7 +428,12 @@ pgm_offline_record(PG_FUNCTION_ARGS)
 				 errdetail("The script ran content with checksum %s; the registered content has checksum %s.",
 						   s.checksum, registered),
 				 errhint("Write a new script with migrate.%s_sql().", op)));
-	pgm_record_step(&who, &s, upgrade, saved_target, (int64) secs * 1000000 + usecs);
+	{
+		int64		us = (int64) secs * 1000000 + usecs;
+		TimestampTz now = GetCurrentTimestamp();
+
+		pgm_record_steps(&who, &s, 1, upgrade, saved_target, &us, &now);
+	}
 	SPI_finish();
 	step_start = GetCurrentTimestamp();
 	PG_RETURN_VOID();

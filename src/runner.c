@@ -35,6 +35,7 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -68,12 +69,31 @@ static const char *const HOLDER_SQL =
 "  AND objsubid OPERATOR(pg_catalog.=) 1 "
 "LIMIT 1";
 
-static const char *const APPLY_SQL =
-"INSERT INTO migrate.applied (revision, applied_at, applied_by, checksum, event_id) "
-"VALUES ($1, pg_catalog.clock_timestamp(), $2, $3, $4)";
+/* One event per step, and the applied rows added (or removed), at once. */
+#define RECORD_EVENTS \
+"WITH ev AS (INSERT INTO migrate.events (occurred_at, kind, revision, target, checksum, " \
+"    duration, session_user_name, current_user_name, application_name, client_addr, " \
+"    backend_pid, transaction_id) " \
+"  SELECT u.t, $5, u.r, $6, u.c, " \
+"    pg_catalog.make_interval(secs => u.d OPERATOR(pg_catalog./) 1000000.0), " \
+"    $7, $8, $9, pg_catalog.inet_client_addr(), $10, pg_catalog.pg_current_xact_id() " \
+"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), " \
+"                  pg_catalog.unnest($2::pg_catalog.text[]), " \
+"                  pg_catalog.unnest($3::pg_catalog.int8[]), " \
+"                  pg_catalog.unnest($4::pg_catalog.timestamptz[])) " \
+"       WITH ORDINALITY AS u(r, c, d, t, o) " \
+"  ORDER BY u.o " \
+"  RETURNING id, revision, occurred_at, checksum) "
 
-static const char *const UNAPPLY_SQL =
-"DELETE FROM migrate.applied WHERE revision OPERATOR(pg_catalog.=) $1";
+static const char *const RECORD_UP_SQL =
+RECORD_EVENTS
+"INSERT INTO migrate.applied (revision, applied_at, applied_by, checksum, event_id) "
+"SELECT ev.revision, ev.occurred_at, $8, ev.checksum, ev.id FROM ev";
+
+static const char *const RECORD_DOWN_SQL =
+RECORD_EVENTS
+"DELETE FROM migrate.applied a USING ev "
+"WHERE a.revision OPERATOR(pg_catalog.=) ev.revision";
 
 
 /*
@@ -376,42 +396,62 @@ run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
 }
 
 /*
- * pgm_record_step: bookkeeping after a revision ran, as the extension owner.
+ * pgm_record_steps: bookkeeping for revisions that ran, as the extension
+ * owner, in one statement: an upgrade or downgrade event per step (with its
+ * time, duration and checksum) and the applied rows added or removed.
+ * steps[i] ran for durations_us[i] and ended at ended[i].
  */
 void
-pgm_record_step(const PgmWho *who, const RunStep *s, bool upgrade,
-				const char *target, int64 duration_us)
+pgm_record_steps(const PgmWho *who, const RunStep *steps, int n, bool upgrade,
+				 const char *target, const int64 *durations_us,
+				 const TimestampTz *ended)
 {
 	PgmOwnerSave save;
 	MgGraph    *g;
+	Datum	   *ids = palloc(sizeof(Datum) * (n ? n : 1));
+	Datum	   *sums = palloc(sizeof(Datum) * (n ? n : 1));
+	Datum	   *durs = palloc(sizeof(Datum) * (n ? n : 1));
+	Datum	   *times = palloc(sizeof(Datum) * (n ? n : 1));
+	Oid			types[10] = {TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID,
+		TIMESTAMPTZARRAYOID, TEXTOID, TEXTOID, NAMEOID, NAMEOID, TEXTOID, INT4OID};
+	Datum		values[10];
+	char		nulls[10];
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = CStringGetTextDatum(steps[i].id);
+		sums[i] = CStringGetTextDatum(steps[i].checksum);
+		durs[i] = Int64GetDatum(durations_us[i]);
+		times[i] = TimestampTzGetDatum(ended[i]);
+	}
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = PointerGetDatum(construct_array(ids, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(sums, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(durs, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(times, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[4] = CStringGetTextDatum(upgrade ? "upgrade" : "downgrade");
+	values[5] = target ? CStringGetTextDatum(target) : (Datum) 0;
+	nulls[5] = target ? ' ' : 'n';
+	values[6] = DirectFunctionCall1(namein, CStringGetDatum(who->session_user));
+	values[7] = DirectFunctionCall1(namein, CStringGetDatum(who->current_user));
+	values[8] = who->application_name ? CStringGetTextDatum(who->application_name) : (Datum) 0;
+	nulls[8] = who->application_name ? ' ' : 'n';
+	values[9] = Int32GetDatum(MyProcPid);
 
 	pgm_as_owner(&save);
 	pgm_internal_write(true);
 	PG_TRY();
 	{
-		int64		event_id = pgm_log_event(who, upgrade ? "upgrade" : "downgrade",
-											 s->id, target, NULL, s->checksum,
-											 duration_us);
-
-		if (upgrade)
-		{
-			Oid			types[4] = {TEXTOID, NAMEOID, TEXTOID, INT8OID};
-			Datum		values[4];
-
-			values[0] = CStringGetTextDatum(s->id);
-			values[1] = DirectFunctionCall1(namein, CStringGetDatum(who->current_user));
-			values[2] = CStringGetTextDatum(s->checksum);
-			values[3] = Int64GetDatum(event_id);
-			pgm_exec(APPLY_SQL, 4, types, values, NULL, false, 0, SPI_OK_INSERT);
-		}
-		else
-		{
-			Oid			types[1] = {TEXTOID};
-			Datum		values[1];
-
-			values[0] = CStringGetTextDatum(s->id);
-			pgm_exec(UNAPPLY_SQL, 1, types, values, NULL, false, 0, SPI_OK_DELETE);
-		}
+		pgm_exec(upgrade ? RECORD_UP_SQL : RECORD_DOWN_SQL, 10, types, values,
+				 nulls, false, 0, upgrade ? SPI_OK_INSERT : SPI_OK_DELETE);
+		if (SPI_processed != (uint64) n)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("migrate.applied was changed during the migration: " UINT64_FORMAT " of %d rows recorded",
+							SPI_processed, n),
+					 errhint("Do not write migrate.applied from revision SQL.")));
 	}
 	PG_FINALLY();
 	{
@@ -423,12 +463,15 @@ pgm_record_step(const PgmWho *who, const RunStep *s, bool upgrade,
 	g = pgm_cache_graph_for_update();
 	if (g != NULL)
 	{
-		int			idx = mg_graph_find(g, s->id);
+		for (int i = 0; i < n; i++)
+		{
+			int			idx = mg_graph_find(g, steps[i].id);
 
-		if (idx >= 0)
-			g->revs[idx].applied = upgrade;
-		else
-			pgm_cache_invalidate();
+			if (idx >= 0)
+				g->revs[idx].applied = upgrade;
+			else
+				pgm_cache_invalidate();
+		}
 	}
 }
 
@@ -457,6 +500,8 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 	MgIntList	plan = {0};
 	MgError		err;
 	RunStep    *steps;
+	int64	   *durations;
+	TimestampTz *ended;
 	bool		ok;
 
 	pgm_refuse_nested(upgrade ? "migrate.upgrade()" : "migrate.downgrade()");
@@ -508,6 +553,8 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 	}
 
 	pgm_begin_write();
+	durations = palloc(sizeof(int64) * plan.n);
+	ended = palloc(sizeof(TimestampTz) * plan.n);
 	runner_active = true;
 	PG_TRY();
 	{
@@ -518,18 +565,18 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 			long		secs;
 			int			usecs;
 			int64		us;
-			char	   *activity;
 			Datum		v[5];
 			bool		nl[5] = {0};
+			char		activity[128];
 
-			activity = psprintf("pg_migrate: %s %s (%d/%d)",
-								upgrade ? "upgrade" : "downgrade", s->id,
-								i + 1, plan.n);
+			snprintf(activity, sizeof(activity), "pg_migrate: %s %s (%d/%d)",
+					 upgrade ? "upgrade" : "downgrade", s->id, i + 1, plan.n);
 			pgstat_report_activity(STATE_RUNNING, activity);
 			run_one(s, i + 1, plan.n, upgrade);
-			TimestampDifference(start, GetCurrentTimestamp(), &secs, &usecs);
+			ended[i] = GetCurrentTimestamp();
+			TimestampDifference(start, ended[i], &secs, &usecs);
 			us = (int64) secs * 1000000 + usecs;
-			pgm_record_step(&who, s, upgrade, target, us);
+			durations[i] = us;
 			if (!pgm_quiet)
 				ereport(NOTICE,
 						(errmsg("[%d/%d] %s %s%s%s (%.2f s)", i + 1, plan.n,
@@ -551,6 +598,12 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);
 	}
 	PG_END_TRY();
+
+	/*
+	 * Record the steps once all of them ran: a failure of any step ends the
+	 * whole call, so rows written before it would be rolled back anyway.
+	 */
+	pgm_record_steps(&who, steps, plan.n, upgrade, target, durations, ended);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -18,6 +18,7 @@ extern bool pgm_runner_active(void);
 extern void pgm_refuse_nested(const char *function);
 
 #include "catalog.h"
+#include "datatype/timestamp.h"
 
 /* One step of a run, copied out of the graph cache before anything runs. */
 typedef struct RunStep
@@ -34,7 +35,8 @@ typedef struct RunStep
 extern void pgm_acquire_migration_lock(void);
 extern RunStep *pgm_copy_steps(MgGraph *g, const MgIntList *plan, bool upgrade);
 extern void pgm_run_verify(const RunStep *s);
-extern void pgm_record_step(const PgmWho *who, const RunStep *s, bool upgrade,
-							const char *target, int64 duration_us);
+extern void pgm_record_steps(const PgmWho *who, const RunStep *steps, int n,
+							 bool upgrade, const char *target,
+							 const int64 *durations_us, const TimestampTz *ended);
 
 #endif							/* PGM_RUNNER_H */
