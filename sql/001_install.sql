@@ -79,7 +79,7 @@ ORDER BY c::regclass::text;
 SELECT p.oid::regprocedure AS function, p.proconfig
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'migrate'::regnamespace
-  AND p.prorettype <> 'trigger'::regtype
+  AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
   AND (p.proconfig IS NULL OR NOT 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig));
 
 -- A fresh install has an empty graph.

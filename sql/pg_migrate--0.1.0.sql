@@ -401,6 +401,141 @@ COMMENT ON FUNCTION migrate.repair(text, text) IS
 'After review, accept the registered checksum of an applied revision whose content changed (or of all of them when revision is NULL); reason is required and is logged with each repair.';
 
 /* ------------------------------------------------------------------------
+ * Lineage
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE migrate.object_changes (
+	id					bigserial	PRIMARY KEY,
+	occurred_at			timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	revision			text,
+	direction			text,
+	command_tag			text		NOT NULL,
+	action				text		NOT NULL,
+	object_type			text		NOT NULL,
+	schema_name			text,
+	object_identity		text		NOT NULL,
+	old_identity		text,
+	session_user_name	name		NOT NULL,
+	current_user_name	name		NOT NULL,
+	transaction_id		xid8
+);
+CREATE INDEX object_changes_identity ON migrate.object_changes (object_identity);
+COMMENT ON TABLE migrate.object_changes IS 'Every object a revision created, altered, renamed or dropped (columns included), and DDL on managed schemas made outside any revision (drift: revision NULL).';
+COMMENT ON COLUMN migrate.object_changes.id IS 'Change number, increasing.';
+COMMENT ON COLUMN migrate.object_changes.occurred_at IS 'When the DDL ran.';
+COMMENT ON COLUMN migrate.object_changes.revision IS 'Revision whose SQL made the change; NULL for drift.';
+COMMENT ON COLUMN migrate.object_changes.direction IS 'upgrade or downgrade; NULL for drift.';
+COMMENT ON COLUMN migrate.object_changes.command_tag IS 'The DDL command, e.g. ALTER TABLE.';
+COMMENT ON COLUMN migrate.object_changes.action IS 'create, alter, rename or drop.';
+COMMENT ON COLUMN migrate.object_changes.object_type IS 'Object type as pg_identify_object gives it (table, table column, index ...).';
+COMMENT ON COLUMN migrate.object_changes.schema_name IS 'Schema of the object.';
+COMMENT ON COLUMN migrate.object_changes.object_identity IS 'Identity as pg_identify_object gives it, e.g. public.models.stage.';
+COMMENT ON COLUMN migrate.object_changes.old_identity IS 'For a rename: the identity before it.';
+COMMENT ON COLUMN migrate.object_changes.session_user_name IS 'session_user of the connection.';
+COMMENT ON COLUMN migrate.object_changes.current_user_name IS 'current_user that ran the DDL.';
+COMMENT ON COLUMN migrate.object_changes.transaction_id IS 'Top-level transaction id.';
+
+CREATE TABLE migrate.managed_schemas (
+	schema_name text PRIMARY KEY
+);
+COMMENT ON TABLE migrate.managed_schemas IS 'Schemas a revision touched: DDL on them outside any revision is drift.';
+COMMENT ON COLUMN migrate.managed_schemas.schema_name IS 'Schema name.';
+
+CREATE FUNCTION migrate.on_ddl_command_end()
+RETURNS event_trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgm_ddl_command_end';
+COMMENT ON FUNCTION migrate.on_ddl_command_end() IS 'Event trigger: records the objects a running revision creates or alters, and drift.';
+
+CREATE FUNCTION migrate.on_sql_drop()
+RETURNS event_trigger
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgm_sql_drop';
+COMMENT ON FUNCTION migrate.on_sql_drop() IS 'Event trigger: records the objects a running revision drops, and drift.';
+
+CREATE EVENT TRIGGER pg_migrate_ddl_command_end ON ddl_command_end
+	EXECUTE FUNCTION migrate.on_ddl_command_end();
+CREATE EVENT TRIGGER pg_migrate_sql_drop ON sql_drop
+	EXECUTE FUNCTION migrate.on_sql_drop();
+
+CREATE FUNCTION migrate.lineage(
+	object text,
+	OUT revision text, OUT message text, OUT direction text, OUT action text,
+	OUT command text, OUT object_identity text, OUT applied_at timestamptz,
+	OUT applied_by name)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	found_any boolean := false;
+BEGIN
+	FOR revision, message, direction, action, command, object_identity, applied_at, applied_by IN
+		WITH RECURSIVE names(name, depth) AS (
+			SELECT DISTINCT c.object_identity, 0
+			FROM migrate.object_changes c
+			WHERE c.object_identity OPERATOR(pg_catalog.=) lineage.object
+			   OR c.object_identity OPERATOR(pg_catalog.=) ('public.' OPERATOR(pg_catalog.||) lineage.object)
+			   OR c.object_identity OPERATOR(pg_catalog.~~) (pg_catalog.replace(lineage.object, '_', '\_') OPERATOR(pg_catalog.||) '(%')
+			UNION
+			SELECT c.old_identity, n.depth OPERATOR(pg_catalog.+) 1
+			FROM names n JOIN migrate.object_changes c
+			  ON c.object_identity OPERATOR(pg_catalog.=) n.name AND c.action OPERATOR(pg_catalog.=) 'rename'
+			WHERE c.old_identity IS NOT NULL AND n.depth OPERATOR(pg_catalog.<) 50
+		)
+		SELECT c.revision, r.message, c.direction, c.action, c.command_tag, c.object_identity,
+		       c.occurred_at, c.current_user_name
+		FROM migrate.object_changes c
+		LEFT JOIN migrate.revisions r ON r.id OPERATOR(pg_catalog.=) c.revision
+		WHERE c.object_identity IN (SELECT n.name FROM names n)
+		ORDER BY c.id
+	LOOP
+		found_any := true;
+		RETURN NEXT;
+	END LOOP;
+	IF NOT found_any THEN
+		RAISE EXCEPTION 'no lineage recorded for "%"', object
+			USING ERRCODE = 'undefined_object',
+			      HINT = 'Lineage covers objects revisions created or changed, and drift on managed schemas; name them schema-qualified, as public.models, public.models.stage or public.my_function.';
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION migrate.lineage(text) IS
+'History of one object, oldest first: which revision created, changed, renamed or dropped it, when and by whom.  Accepts schema.table, schema.table.column, an index, or a function name; follows renames.';
+
+CREATE VIEW migrate.objects AS
+WITH RECURSIVE latest AS (
+	SELECT DISTINCT ON (c.object_identity) c.id, c.object_identity, c.object_type,
+		   c.schema_name, c.action, c.revision, c.occurred_at
+	FROM migrate.object_changes c
+	ORDER BY c.object_identity, c.id DESC
+), live AS (
+	SELECT * FROM latest l
+	WHERE l.action OPERATOR(pg_catalog.<>) 'drop'
+	  AND NOT EXISTS (SELECT 1 FROM migrate.object_changes r
+					  WHERE r.action OPERATOR(pg_catalog.=) 'rename'
+						AND r.old_identity OPERATOR(pg_catalog.=) l.object_identity
+						AND r.id OPERATOR(pg_catalog.>) l.id)
+), chain(current_identity, name, depth) AS (
+	SELECT l.object_identity, l.object_identity, 0 FROM live l
+	UNION
+	SELECT ch.current_identity, c.old_identity, ch.depth OPERATOR(pg_catalog.+) 1
+	FROM chain ch JOIN migrate.object_changes c
+	  ON c.object_identity OPERATOR(pg_catalog.=) ch.name AND c.action OPERATOR(pg_catalog.=) 'rename'
+	WHERE c.old_identity IS NOT NULL AND ch.depth OPERATOR(pg_catalog.<) 50
+)
+SELECT l.object_type, l.schema_name, l.object_identity,
+	   (SELECT c.revision FROM migrate.object_changes c
+		JOIN chain ch ON ch.name OPERATOR(pg_catalog.=) c.object_identity
+					 AND ch.current_identity OPERATOR(pg_catalog.=) l.object_identity
+		WHERE c.action OPERATOR(pg_catalog.=) 'create'
+		ORDER BY c.id DESC LIMIT 1) AS created_by,
+	   l.revision AS last_changed_by,
+	   l.occurred_at AS last_changed_at
+FROM live l;
+COMMENT ON VIEW migrate.objects IS 'Every live object pg_migrate recorded, with the revision that created it and the last one that changed it (NULL: drift).';
+
+/* ------------------------------------------------------------------------
  * Privileges.  The write functions write the catalog as the extension
  * owner, so only roles granted EXECUTE may call them; reading is open.
  * ------------------------------------------------------------------------ */
@@ -415,4 +550,10 @@ REVOKE EXECUTE ON FUNCTION migrate.offline_verify(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.offline_record(text, text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.downgrade(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.catalog_changed() FROM PUBLIC;
+REVOKE ALL ON migrate.object_changes, migrate.managed_schemas FROM PUBLIC;
+REVOKE ALL ON SEQUENCE migrate.object_changes_id_seq FROM PUBLIC;
+GRANT SELECT ON migrate.object_changes, migrate.managed_schemas, migrate.objects TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('migrate.object_changes', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.object_changes_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.managed_schemas', '');
 REVOKE EXECUTE ON FUNCTION migrate.events_append_only() FROM PUBLIC;

@@ -35,9 +35,15 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "lineage.h"
 #include "plan.h"
 #include "runner.h"
 #include "sqlsplit.h"
+
+static const char *const CLAIM_SQL =
+"UPDATE migrate.object_changes SET revision = $1 "
+"WHERE revision IS NULL AND direction OPERATOR(pg_catalog.=) $2 "
+"  AND transaction_id OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()";
 
 static const char *const CHECKSUM_SQL =
 "SELECT checksum, message FROM migrate.revisions WHERE id OPERATOR(pg_catalog.=) $1";
@@ -325,6 +331,10 @@ pgm_offline_begin(PG_FUNCTION_ARGS)
 									 GetConfigOption("role", false, false));
 	step_start = GetCurrentTimestamp();
 	begun_lxid = MyProc->lxid;
+	/* DDL of the script is a revision's, not drift; offline_record names it */
+	pgm_lineage_revision = NULL;
+	pgm_lineage_direction = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(0)), "upgrade") == 0 ?
+		"upgrade" : "downgrade";
 	PG_RETURN_VOID();
 }
 
@@ -433,6 +443,15 @@ pgm_offline_record(PG_FUNCTION_ARGS)
 		TimestampTz now = GetCurrentTimestamp();
 
 		pgm_record_steps(&who, &s, 1, upgrade, saved_target, &us, &now);
+	}
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+		Datum		values[2] = {CStringGetTextDatum(s.id), CStringGetTextDatum(op)};
+		PgmOwnerSave save;
+
+		pgm_as_owner(&save);
+		pgm_exec(CLAIM_SQL, 2, types, values, NULL, false, 0, SPI_OK_UPDATE);
+		pgm_restore_user(&save);
 	}
 	SPI_finish();
 	step_start = GetCurrentTimestamp();

@@ -14,10 +14,12 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "lineage.h"
 #include "runner.h"
 
 #if PG_VERSION_NUM < 130000
@@ -27,6 +29,29 @@
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+
+/*
+ * end_of_transaction: no revision runs past the end of a transaction (an
+ * offline script marks its DDL until then).
+ */
+static void
+end_of_transaction(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_PREPARE)
+	{
+		pgm_lineage_revision = NULL;
+		pgm_lineage_direction = NULL;
+	}
+}
+
+static const struct config_enum_entry drift_options[] = {
+	{"off", PGM_DRIFT_OFF, false},
+	{"record", PGM_DRIFT_RECORD, false},
+	{"error", PGM_DRIFT_ERROR, false},
+	{NULL, 0, false}
+};
 
 /*
  * _PG_init: define the pg_migrate.* settings when the library is loaded
@@ -52,7 +77,25 @@ _PG_init(void)
 							PGC_USERSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomEnumVariable("pg_migrate.drift",
+							 "What DDL on managed schemas made outside any revision does: off, record (as drift) or error.",
+							 NULL,
+							 &pgm_drift,
+							 PGM_DRIFT_RECORD,
+							 drift_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomStringVariable("pg_migrate.managed_schemas",
+							   "Schemas treated as managed by pg_migrate for drift, besides those a revision touched (comma-separated).",
+							   NULL,
+							   &pgm_managed_schemas,
+							   "",
+							   PGC_SUSET,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pg_migrate");
+	RegisterXactCallback(end_of_transaction, NULL);
 }
 
 PG_FUNCTION_INFO_V1(pgm_events_append_only);

@@ -44,6 +44,7 @@
 #include "utils/tuplestore.h"
 
 #include "catalog.h"
+#include "lineage.h"
 #include "plan.h"
 #include "runner.h"
 #include "sqlsplit.h"
@@ -338,6 +339,8 @@ run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
+	pgm_lineage_revision = s->id;
+	pgm_lineage_direction = upgrade ? "upgrade" : "downgrade";
 	PG_TRY();
 	{
 		List	   *stmts = s->sql ? pgm_split_sql(s->sql, upgrade ? "upgrade" : "downgrade", s->id) : NIL;
@@ -363,6 +366,8 @@ run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
 			verifying = true;
 			pgm_run_verify(s);
 		}
+		pgm_lineage_revision = NULL;
+		pgm_lineage_direction = NULL;
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
@@ -372,6 +377,8 @@ run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
 		ErrorData  *edata;
 		char	   *where;
 
+		pgm_lineage_revision = NULL;
+		pgm_lineage_direction = NULL;
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();

@@ -39,6 +39,11 @@ static const char *const IRREVERSIBLE_SQL =
 "                     WHERE a.revision OPERATOR(pg_catalog.=) r.id) "
 "FROM migrate.revisions r WHERE r.downgrade IS NULL ORDER BY r.seq";
 
+static const char *const DRIFT_DDL_SQL =
+"SELECT command_tag, object_identity, current_user_name::pg_catalog.text, "
+"       pg_catalog.to_char(occurred_at, 'YYYY-MM-DD HH24:MI:SS TZ') "
+"FROM migrate.object_changes WHERE direction IS NULL ORDER BY id";
+
 static const char *const APPLIED_SQL =
 "SELECT 1 FROM migrate.applied WHERE revision OPERATOR(pg_catalog.=) $1";
 
@@ -84,7 +89,8 @@ PG_FUNCTION_INFO_V1(pgm_validate);
  * migrate.validate(): rows of (severity, revision, problem, detail), errors
  * first: graph problems, applied revisions that are not registered, whose
  * registered content changed, or whose ancestors are not applied; then
- * warnings (several heads) and notices (irreversible revisions).
+ * warnings (several heads, DDL made outside any revision) and notices
+ * (irreversible revisions).
  */
 Datum
 pgm_validate(PG_FUNCTION_ARGS)
@@ -161,6 +167,14 @@ pgm_validate(PG_FUNCTION_ARGS)
 							 names.data));
 		}
 	}
+
+	pgm_exec(DRIFT_DDL_SQL, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		put_row(ts, td, "warning", NULL,
+				psprintf("%s %s outside any revision", column_text(i, 1), column_text(i, 2)),
+				psprintf("Run by %s at %s on a schema pg_migrate manages; write it as a revision, or revert it.",
+						 column_text(i, 3), column_text(i, 4)));
+	SPI_freetuptable(SPI_tuptable);
 
 	pgm_exec(IRREVERSIBLE_SQL, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -55,6 +55,9 @@ state()
 	q "$1" "SELECT kind || ' ' || coalesce(revision, '-') || ' ' || coalesce(target, '-') || ' ' ||
 	               coalesce(checksum, '-') || ' ' || (duration IS NOT NULL)
 	        FROM migrate.events WHERE kind IN ('upgrade', 'downgrade') ORDER BY id" > "$work/$1.events"
+	q "$1" "SELECT coalesce(revision, 'DRIFT') || ' ' || coalesce(direction, '-') || ' ' || action || ' ' ||
+	               object_type || ' ' || object_identity || ' ' || coalesce(old_identity, '-')
+	        FROM migrate.object_changes ORDER BY id" > "$work/$1.lineage"
 }
 
 n=0
@@ -64,7 +67,7 @@ compare()
 	local what=$1 part
 	state "$online"
 	state "$offline"
-	for part in dump applied events; do
+	for part in dump applied events lineage; do
 		n=$((n + 1))
 		if diff -u "$work/$online.$part" "$work/$offline.$part" > "$work/diff"; then
 			echo "ok $n - $what: same $part ($(wc -l < "$work/$online.$part") lines)"
@@ -86,7 +89,7 @@ move()
 	compare "$label"
 }
 
-echo "1..15"
+echo "1..20"
 move "upgrade to m3_features" "SELECT count(*) FROM migrate.upgrade('m3_features')" "SELECT migrate.upgrade_sql('m3_features')"
 move "upgrade to heads" "SELECT count(*) FROM migrate.upgrade('heads')" "SELECT migrate.upgrade_sql('heads')"
 move "downgrade -2" "SELECT count(*) FROM migrate.downgrade('-2')" "SELECT migrate.downgrade_sql('-2')"

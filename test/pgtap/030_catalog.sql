@@ -216,7 +216,7 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				'no function in schema migrate is SECURITY DEFINER');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
-					 AND p.prorettype <> 'trigger'::regtype
+					 AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
 					 AND p.proname NOT IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record')
 					 AND NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']$$,
 				'every other callable function in schema migrate pins search_path to pg_catalog, pg_temp');

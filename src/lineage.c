@@ -1,0 +1,481 @@
+/*-------------------------------------------------------------------------
+ *
+ * lineage.c
+ *	  Lineage of every object: event triggers that record what each
+ *	  revision creates, alters, renames and drops -- columns included --
+ *	  and DDL on managed schemas made outside any revision (drift).
+ *
+ * ddl_command_end and sql_drop triggers, created by the extension, fire for
+ * every role's DDL, so they return at once unless a revision is running in
+ * this backend or pg_migrate.drift is on.  The commands come from
+ * pg_event_trigger_ddl_commands(); ALTER TABLE is taken apart per
+ * subcommand through the collected command (only possible in C), so that
+ * ADD COLUMN, ALTER COLUMN ... TYPE, SET NOT NULL and the like are recorded
+ * against the column.  A revision's rows carry its id and direction; rows
+ * written outside a revision are drift.  Schemas a revision touched become
+ * managed (migrate.managed_schemas), as do those in pg_migrate.managed_schemas.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "nodes/parsenodes.h"
+#include "tcop/deparse_utility.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/varlena.h"
+
+#include "catalog.h"
+#include "lineage.h"
+
+const char *pgm_lineage_revision = NULL;
+const char *pgm_lineage_direction = NULL;
+int			pgm_drift = PGM_DRIFT_RECORD;
+char	   *pgm_managed_schemas = NULL;
+
+static const char *const DDL_SQL =
+"SELECT command_tag, object_type, schema_name, object_identity, in_extension, "
+"       command, classid, objid "
+"FROM pg_catalog.pg_event_trigger_ddl_commands()";
+
+static const char *const DROP_SQL =
+"SELECT object_type, schema_name, object_identity "
+"FROM pg_catalog.pg_event_trigger_dropped_objects() "
+"WHERE (original OR normal) AND NOT is_temporary";
+
+static const char *const COLUMNS_SQL =
+"SELECT attname FROM pg_catalog.pg_attribute "
+"WHERE attrelid OPERATOR(pg_catalog.=) $1 AND attnum OPERATOR(pg_catalog.>) 0 "
+"  AND NOT attisdropped ORDER BY attnum";
+
+static const char *const MANAGED_SQL =
+"SELECT pg_catalog.count(*) FROM migrate.managed_schemas "
+"WHERE schema_name OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])";
+
+static const char *const RECORD_SQL =
+"WITH c AS (INSERT INTO migrate.object_changes (revision, direction, command_tag, "
+"    action, object_type, schema_name, object_identity, old_identity, "
+"    session_user_name, current_user_name, transaction_id) "
+"  SELECT $1, $2, u.tag, u.act, u.typ, u.sch, u.ident, u.old, $3, $4, "
+"    pg_catalog.pg_current_xact_id() "
+"  FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.text[]), pg_catalog.unnest($6::pg_catalog.text[]), "
+"                  pg_catalog.unnest($7::pg_catalog.text[]), pg_catalog.unnest($8::pg_catalog.text[]), "
+"                  pg_catalog.unnest($9::pg_catalog.text[]), pg_catalog.unnest($10::pg_catalog.text[])) "
+"       WITH ORDINALITY AS u(tag, act, typ, sch, ident, old, o) "
+"  ORDER BY u.o RETURNING schema_name, revision) "
+"INSERT INTO migrate.managed_schemas (schema_name) "
+"SELECT DISTINCT schema_name FROM c WHERE revision IS NOT NULL AND schema_name IS NOT NULL "
+"ON CONFLICT DO NOTHING";
+
+/* The changes one trigger call found, written with one statement. */
+typedef struct Changes
+{
+	int			n;
+	int			cap;
+	char	  **tag;
+	char	  **act;
+	char	  **typ;
+	char	  **sch;
+	char	  **ident;
+	char	  **old;
+} Changes;
+
+/*
+ * grow: a pointer array enlarged from oldn to newn entries, new ones NULL.
+ */
+static char **
+grow(char **p, int oldn, int newn)
+{
+	char	  **q = p ? repalloc(p, sizeof(char *) * newn) : palloc(sizeof(char *) * newn);
+
+	memset(q + oldn, 0, sizeof(char *) * (newn - oldn));
+	return q;
+}
+
+/*
+ * add_change: remember one change.
+ */
+static void
+add_change(Changes *c, const char *tag, const char *act, const char *typ,
+		   const char *sch, const char *ident, const char *old)
+{
+	if (ident == NULL)
+		return;
+	if (c->n == c->cap)
+	{
+		int			cap = c->cap ? c->cap * 2 : 16;
+
+		c->tag = grow(c->tag, c->cap, cap);
+		c->act = grow(c->act, c->cap, cap);
+		c->typ = grow(c->typ, c->cap, cap);
+		c->sch = grow(c->sch, c->cap, cap);
+		c->ident = grow(c->ident, c->cap, cap);
+		c->old = grow(c->old, c->cap, cap);
+		c->cap = cap;
+	}
+	c->tag[c->n] = pstrdup(tag);
+	c->act[c->n] = pstrdup(act);
+	c->typ[c->n] = pstrdup(typ);
+	c->sch[c->n] = sch ? pstrdup(sch) : NULL;
+	c->ident[c->n] = pstrdup(ident);
+	c->old[c->n] = old ? pstrdup(old) : NULL;
+	c->n++;
+}
+
+/*
+ * text_array: a text[] Datum of n strings, NULLs allowed.
+ */
+static Datum
+text_array(char **v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (n ? n : 1));
+	bool	   *nulls = palloc(sizeof(bool) * (n ? n : 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = v[i] == NULL;
+		d[i] = v[i] ? CStringGetTextDatum(v[i]) : (Datum) 0;
+	}
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, TEXTOID,
+											  -1, false, TYPALIGN_INT));
+}
+
+/*
+ * managed: do any of the changes touch a managed schema (recorded by an
+ * earlier revision, or listed in pg_migrate.managed_schemas)?
+ */
+static bool
+managed(const Changes *c)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	bool		isnull;
+	int64		count;
+
+	if (pgm_managed_schemas && *pgm_managed_schemas)
+	{
+		char	   *raw = pstrdup(pgm_managed_schemas);
+		List	   *names;
+		ListCell   *lc;
+
+		if (SplitIdentifierString(raw, ',', &names))
+			foreach(lc, names)
+				for (int i = 0; i < c->n; i++)
+					if (c->sch[i] && strcmp(c->sch[i], (char *) lfirst(lc)) == 0)
+						return true;
+	}
+	values[0] = text_array(c->sch, c->n);
+	pgm_exec(MANAGED_SQL, 1, types, values, NULL, true, 1, SPI_OK_SELECT);
+	count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return count > 0;
+}
+
+/*
+ * flush: write the changes (as the extension owner), or refuse them as drift
+ * when pg_migrate.drift = error.
+ */
+static void
+flush(Changes *c)
+{
+	Oid			types[10] = {TEXTOID, TEXTOID, NAMEOID, NAMEOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[10];
+	char		nulls[10];
+	PgmWho		who;
+	PgmOwnerSave save;
+	bool		in_revision = pgm_lineage_direction != NULL;
+
+	if (c->n == 0)
+		return;
+	if (!in_revision)
+	{
+		if (!managed(c))
+			return;
+		if (pgm_drift == PGM_DRIFT_ERROR)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s on %s is outside any revision", c->tag[0], c->ident[0]),
+					 errdetail("Schema \"%s\" is managed by pg_migrate and pg_migrate.drift is \"error\".",
+							   c->sch[0] ? c->sch[0] : ""),
+					 errhint("Write the change as a revision: register it with migrate.revision() and run migrate.upgrade().")));
+	}
+	pgm_who(&who);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = pgm_lineage_revision ? CStringGetTextDatum(pgm_lineage_revision) : (Datum) 0;
+	nulls[0] = pgm_lineage_revision ? ' ' : 'n';
+	values[1] = in_revision ? CStringGetTextDatum(pgm_lineage_direction) : (Datum) 0;
+	nulls[1] = in_revision ? ' ' : 'n';
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(who.session_user));
+	values[3] = DirectFunctionCall1(namein, CStringGetDatum(who.current_user));
+	values[4] = text_array(c->tag, c->n);
+	values[5] = text_array(c->act, c->n);
+	values[6] = text_array(c->typ, c->n);
+	values[7] = text_array(c->sch, c->n);
+	values[8] = text_array(c->ident, c->n);
+	values[9] = text_array(c->old, c->n);
+	pgm_as_owner(&save);
+	pgm_exec(RECORD_SQL, 10, types, values, nulls, false, 0, SPI_OK_INSERT);
+	pgm_restore_user(&save);
+}
+
+/*
+ * column_identity: "schema.table.column" of a column named by attnum.
+ */
+static char *
+column_identity(Oid relid, AttrNumber attnum)
+{
+	ObjectAddress addr;
+
+	ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
+	return getObjectIdentity(&addr, true);
+}
+
+/*
+ * old_identity: the identity of a renamed object before the rename: the new
+ * identity with its last component replaced by the old name.
+ */
+static char *
+old_identity(const char *identity, const char *oldname)
+{
+	const char *dot = strrchr(identity, '.');
+
+	if (dot == NULL || oldname == NULL)
+		return NULL;
+	return psprintf("%.*s.%s", (int) (dot - identity), identity,
+					quote_identifier(oldname));
+}
+
+/*
+ * alter_subcommands: ALTER TABLE taken apart: one change per column or
+ * constraint a subcommand touches.
+ */
+static void
+alter_subcommands(Changes *c, const char *tag, const char *sch,
+				  CollectedCommand *cmd)
+{
+	ListCell   *lc;
+	Oid			relid = cmd->d.alterTable.objectId;
+
+	foreach(lc, cmd->d.alterTable.subcmds)
+	{
+		CollectedATSubcmd *sub = (CollectedATSubcmd *) lfirst(lc);
+		AlterTableCmd *at = (AlterTableCmd *) sub->parsetree;
+		char	   *ident = NULL;
+		const char *act = "alter";
+
+		if (at == NULL || !IsA(at, AlterTableCmd))
+			continue;
+		switch (at->subtype)
+		{
+			case AT_AddColumn:
+#if PG_VERSION_NUM < 160000
+			case AT_AddColumnRecurse:
+#endif
+			case AT_AddColumnToView:
+				if (OidIsValid(sub->address.objectId))
+					ident = getObjectIdentity(&sub->address, true);
+				act = "create";
+				break;
+			case AT_AlterColumnType:
+			case AT_SetNotNull:
+			case AT_DropNotNull:
+			case AT_ColumnDefault:
+			case AT_CookedColumnDefault:
+			case AT_SetStatistics:
+			case AT_SetStorage:
+			case AT_SetCompression:
+			case AT_AddIdentity:
+			case AT_DropIdentity:
+			case AT_SetIdentity:
+			case AT_DropExpression:
+				if (at->name)
+				{
+					AttrNumber	attnum = get_attnum(relid, at->name);
+
+					if (attnum != InvalidAttrNumber)
+						ident = column_identity(relid, attnum);
+				}
+				break;
+			case AT_AddConstraint:
+#if PG_VERSION_NUM < 160000
+			case AT_AddConstraintRecurse:
+#endif
+			case AT_AddIndex:
+			case AT_AddIndexConstraint:
+				if (OidIsValid(sub->address.objectId))
+					ident = getObjectIdentity(&sub->address, true);
+				act = "create";
+				break;
+			default:
+				break;
+		}
+		if (ident != NULL)
+		{
+			bool		is_column = (at->subtype != AT_AddConstraint &&
+#if PG_VERSION_NUM < 160000
+									 at->subtype != AT_AddConstraintRecurse &&
+#endif
+									 at->subtype != AT_AddIndex &&
+									 at->subtype != AT_AddIndexConstraint);
+			char	   *typ = is_column ? "table column" :
+			getObjectTypeDescription(&sub->address, true);
+
+			add_change(c, tag, act, typ ? typ : "constraint", sch, ident, NULL);
+		}
+	}
+}
+
+/*
+ * pgm_lineage_active: must the triggers look at this statement at all?
+ */
+static bool
+lineage_active(void)
+{
+	if (creating_extension)
+		return false;
+	return pgm_lineage_direction != NULL || pgm_drift != PGM_DRIFT_OFF;
+}
+
+PG_FUNCTION_INFO_V1(pgm_ddl_command_end);
+
+/*
+ * migrate.on_ddl_command_end(): event trigger for ddl_command_end.
+ */
+Datum
+pgm_ddl_command_end(PG_FUNCTION_ARGS)
+{
+	Changes		c = {0};
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.on_ddl_command_end() must be called as an event trigger")));
+	if (!lineage_active())
+		PG_RETURN_VOID();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_migrate: SPI_connect failed");
+	pgm_exec(DDL_SQL, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
+	{
+		SPITupleTable *tt = SPI_tuptable;
+		uint64		nrows = SPI_processed;
+
+		for (uint64 r = 0; r < nrows; r++)
+		{
+			HeapTuple	tup = tt->vals[r];
+			TupleDesc	desc = tt->tupdesc;
+			bool		isnull;
+			char	   *tag = SPI_getvalue(tup, desc, 1);
+			char	   *typ = SPI_getvalue(tup, desc, 2);
+			char	   *sch = SPI_getvalue(tup, desc, 3);
+			char	   *ident = SPI_getvalue(tup, desc, 4);
+			bool		in_ext = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+			CollectedCommand *cmd = (CollectedCommand *) DatumGetPointer(SPI_getbinval(tup, desc, 6, &isnull));
+			Oid			classid = DatumGetObjectId(SPI_getbinval(tup, desc, 7, &isnull));
+			Oid			objid = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
+			const char *act;
+
+			if (in_ext || ident == NULL || typ == NULL)
+				continue;
+			if (strncmp(tag, "CREATE", 6) == 0)
+				act = "create";
+			else
+				act = "alter";
+
+			if (cmd != NULL && cmd->type == SCT_Simple && cmd->parsetree &&
+				IsA(cmd->parsetree, RenameStmt))
+			{
+				RenameStmt *rs = (RenameStmt *) cmd->parsetree;
+				const char *oldname = rs->renameType == OBJECT_COLUMN ? rs->subname :
+				rs->relation ? rs->relation->relname : NULL;
+
+				add_change(&c, tag, "rename", typ, sch, ident,
+						   old_identity(ident, oldname));
+				continue;
+			}
+			add_change(&c, tag, act, typ, sch, ident, NULL);
+
+			/* a new table: each column is an object of its own */
+			if (strcmp(act, "create") == 0 && classid == RelationRelationId &&
+				(strcmp(typ, "table") == 0 || strcmp(typ, "view") == 0 ||
+				 strcmp(typ, "materialized view") == 0))
+			{
+				Oid			types[1] = {OIDOID};
+				Datum		values[1] = {ObjectIdGetDatum(objid)};
+
+				pgm_exec(COLUMNS_SQL, 1, types, values, NULL, false, 0, SPI_OK_SELECT);
+				for (uint64 k = 0; k < SPI_processed; k++)
+				{
+					char	   *att = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1);
+
+					add_change(&c, tag, "create", "table column", sch,
+							   psprintf("%s.%s", ident, quote_identifier(att)), NULL);
+				}
+				SPI_freetuptable(SPI_tuptable);
+			}
+			if (cmd != NULL && cmd->type == SCT_AlterTable)
+				alter_subcommands(&c, tag, sch, cmd);
+		}
+		SPI_freetuptable(tt);
+	}
+	flush(&c);
+	SPI_finish();
+	MemoryContextSwitchTo(outer);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(pgm_sql_drop);
+
+/*
+ * migrate.on_sql_drop(): event trigger for sql_drop.
+ */
+Datum
+pgm_sql_drop(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
+	Changes		c = {0};
+	const char *tag;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate.on_sql_drop() must be called as an event trigger")));
+	if (!lineage_active())
+		PG_RETURN_VOID();
+	tag = GetCommandTagName(trigdata->tag);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_migrate: SPI_connect failed");
+	pgm_exec(DROP_SQL, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
+	{
+		SPITupleTable *tt = SPI_tuptable;
+
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			char	   *typ = SPI_getvalue(tt->vals[r], tt->tupdesc, 1);
+			char	   *sch = SPI_getvalue(tt->vals[r], tt->tupdesc, 2);
+			char	   *ident = SPI_getvalue(tt->vals[r], tt->tupdesc, 3);
+
+			if (sch != NULL && strcmp(sch, "migrate") == 0)
+				continue;
+			add_change(&c, tag, "drop", typ ? typ : "", sch, ident, NULL);
+		}
+		SPI_freetuptable(tt);
+	}
+	flush(&c);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
