@@ -1,128 +1,76 @@
--- test/demo/demo.sql: a walkthrough of pg_migrate for an ML model registry.
--- Run by "make demo" (test/scripts/demo.sh) in a fresh database with
--- CREATE EXTENSION pg_migrate done, through psql -e so every query is shown
--- before its result.
+-- test/demo/demo.sql: the model registry and feature catalog, migrated with
+-- pg_migrate.  Run by "make demo" (test/scripts/demo.sh) in a fresh database
+-- with CREATE EXTENSION pg_migrate done, through psql -e so every query is
+-- shown before its result.
 --
--- The graph built here:
+-- The revisions (test/registry/*.sql, one migrate.revision() call each):
 --
---                 +-- r2_versions --------------+
---     r1_models --+                             +-- merge
---                 +-- r3_features (features) ---+
---
--- Revisions are registered, planned and stamped, then migrated up, down to
--- base and up again, with the audit log at the end.
+--   r01_base - r02_lineage - r03_stage - r04_promotion_audit -+- r05_monitoring [monitoring] ---------+- r08_merge - r09_framework - r10_artifact_url
+--                                                             +- r06_catalog_owners [catalog] - r07 --+
 
 \set QUIET on
 \pset null '(null)'
 \set QUIET off
 
 \echo
-\echo '== 1. Register a base revision: the models table'
-SELECT migrate.revision(
-    id            => 'r1_models',
-    down_revision => '{}',
-    upgrade       => $$CREATE TABLE models (
-                          id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                          name        text NOT NULL UNIQUE,
-                          task        text NOT NULL,
-                          created_at  timestamptz NOT NULL DEFAULT now()
-                      )$$,
-    downgrade     => $$DROP TABLE models$$,
-    message       => 'create models');
-
-\echo
-\echo '== 2. A child of r1_models: versions of each model'
-SELECT migrate.revision(
-    id            => 'r2_versions',
-    down_revision => '{r1_models}',
-    upgrade       => $$CREATE TABLE model_versions (
-                          model_id      bigint NOT NULL REFERENCES models,
-                          version       integer NOT NULL,
-                          artifact_uri  text NOT NULL,
-                          metrics       jsonb NOT NULL DEFAULT '{}',
-                          PRIMARY KEY (model_id, version)
-                      )$$,
-    downgrade     => $$DROP TABLE model_versions$$,
-    message       => 'create model_versions');
-
-\echo
-\echo '== 3. A second child of r1_models, on a branch labelled "features"'
-SELECT migrate.revision(
-    id            => 'r3_features',
-    down_revision => '{r1_models}',
-    upgrade       => $$CREATE TABLE feature_sets (
-                          id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                          model_id    bigint NOT NULL REFERENCES models,
-                          name        text NOT NULL,
-                          columns     text[] NOT NULL,
-                          UNIQUE (model_id, name)
-                      )$$,
-    downgrade     => $$DROP TABLE feature_sets$$,
-    message       => 'create feature_sets',
-    branch_labels => '{features}');
-
-\echo
-\echo '== Two heads now: r1_models is a branch point'
-SELECT * FROM migrate.heads();
-SELECT * FROM migrate.branches();
-
-\echo
-\echo '== 4. Merge the two heads (parents => NULL: all current heads; the id is generated)'
-SELECT migrate.merge(message => 'merge versions and features');
-
-\echo
-\echo '== One head again'
-SELECT * FROM migrate.heads();
-SELECT * FROM migrate.branches();
-
-\echo
-\echo '== History, newest first'
-SELECT revision, down_revision, branch_labels, message,
-       is_head, is_branch_point, is_merge, applied
-  FROM migrate.history();
-
-\echo
-\echo '== Targets: the head of the "features" branch'
-SELECT * FROM migrate.resolve('features@head');
-
-\echo
-\echo '== What upgrade(''heads'') would run on an empty database'
-SELECT * FROM migrate.plan('heads');
-
-\echo
-\echo '== 5. Stamp r2_versions: record it (and r1_models) as applied without running SQL'
-SELECT * FROM migrate.stamp('r2_versions');
-SELECT revision, message, branch_labels, is_merge FROM migrate.current();
-
-\echo
-\echo '== The remaining upgrade, and the way back down to base'
-SELECT * FROM migrate.plan('heads');
-SELECT * FROM migrate.plan('base', 'downgrade');
-
-\echo
-\echo '== Status in one row'
+\echo '== 1. Load the revision files (any order; loading them again changes nothing)'
+\set QUIET on
+\set ECHO none
+\o /dev/null
+\ir ../registry/10_artifact_url.sql
+\ir ../registry/09_framework.sql
+\ir ../registry/08_merge.sql
+\ir ../registry/07_catalog_tags.sql
+\ir ../registry/06_catalog_owners.sql
+\ir ../registry/05_monitoring.sql
+\ir ../registry/04_promotion_audit.sql
+\ir ../registry/03_stage.sql
+\ir ../registry/02_lineage.sql
+\ir ../registry/01_base.sql
+\o
+\set ECHO queries
+\set QUIET off
 SELECT * FROM migrate.status();
+SELECT revision, down_revision, branch_labels, message FROM migrate.history();
 
 \echo
-\echo '== Stamping ran no SQL: the tables do not exist'
-SELECT to_regclass('models') AS models, to_regclass('model_versions') AS model_versions,
-       to_regclass('feature_sets') AS feature_sets;
-
-\echo
-\echo '== 6. Back to base (bookkeeping only: stamp), then migrate for real'
-SELECT * FROM migrate.stamp('base');
+\echo '== 2. Upgrade to heads: one NOTICE per revision, all in one transaction'
 SELECT step, revision, operation, message FROM migrate.upgrade('heads');
-SELECT to_regclass('models') AS models, to_regclass('model_versions') AS model_versions,
-       to_regclass('feature_sets') AS feature_sets;
 
 \echo
-\echo '== 7. Down to base: every table goes, children first'
-SELECT step, revision, operation, message FROM migrate.downgrade('base');
-SELECT to_regclass('models') AS models;
+\echo '== 3. Sample data: models, versions, features, and a promotion to production'
+\set QUIET on
+\set ECHO none
+\ir registry_seed.sql
+\set ECHO queries
+\set QUIET off
+SELECT m.name, v.version, v.stage, v.framework FROM model_versions v JOIN models m ON m.id = v.model_id ORDER BY 1, 2;
+SELECT * FROM promotion_events ORDER BY 1;
 
 \echo
-\echo '== 8. Up again, and the audit trail'
-SELECT step, revision, operation, message FROM migrate.upgrade('heads');
-SELECT kind, revision, target, current_user_name, duration IS NOT NULL AS timed
-  FROM migrate.events ORDER BY id;
+\echo '== 4. The rule "one production version per model" is enforced'
+\set ON_ERROR_STOP off
+UPDATE model_versions SET stage = 'production'
+ WHERE model_id = (SELECT id FROM models WHERE name = 'churn-predictor') AND stage <> 'production';
+\set ON_ERROR_STOP on
+
+\echo
+\echo '== 5. Lineage: which revision made this column, who applied it, when'
+SELECT revision, message, action, command, object_identity, applied_by FROM migrate.lineage('public.model_versions.stage');
+SELECT revision, action, object_identity FROM migrate.lineage('public.model_versions.artifact_url');
+SELECT object_type, object_identity, created_by, last_changed_by FROM migrate.objects
+ WHERE object_identity LIKE 'public.model_versions%' ORDER BY object_identity;
+
+\echo
+\echo '== 6. Take the monitoring branch down (and what depends on it), then up again'
+SELECT step, revision, operation FROM migrate.downgrade('monitoring@r04_promotion_audit');
+SELECT revision FROM migrate.current();
+SELECT step, revision, operation FROM migrate.upgrade('heads');
+SELECT count(*) AS models, (SELECT count(*) FROM model_versions) AS versions,
+       (SELECT count(*) FROM model_versions WHERE framework IS NOT NULL) AS with_framework
+  FROM models;
+
+\echo
+\echo '== 7. Integrity and audit'
 SELECT * FROM migrate.validate();
+SELECT kind, count(*) FROM migrate.events GROUP BY kind ORDER BY kind;
