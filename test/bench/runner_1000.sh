@@ -155,7 +155,7 @@ settle()
 # The statements, as files.
 # ------------------------------------------------------------------------
 {
-	printf 'BEGIN\\;\n'
+	printf 'SET pg_migrate.drift = off\\;\nBEGIN\\;\n'
 	for ((i = 1; i <= N; i++)); do
 		t=$(tname "$i")
 		printf 'CREATE TABLE %s (id int PRIMARY KEY, a text)\\;\nCREATE INDEX ON %s (a)\\;\nALTER TABLE %s ADD COLUMN b int\\;\n' "$t" "$t" "$t"
@@ -163,6 +163,7 @@ settle()
 	printf 'COMMIT;\n'
 } >"$tmp/up_floor.sql"
 {
+	printf 'SET pg_migrate.drift = off;\n'
 	for ((i = 1; i <= N; i++)); do
 		t=$(tname "$i")
 		printf 'CREATE TABLE %s (id int PRIMARY KEY, a text);\nCREATE INDEX ON %s (a);\nALTER TABLE %s ADD COLUMN b int;\n' "$t" "$t" "$t"
@@ -170,13 +171,14 @@ settle()
 } >"$tmp/up_script.sql"
 # Downgrades in the order migrate.downgrade('base') runs them: newest first.
 {
-	printf 'BEGIN\\;\n'
+	printf 'SET pg_migrate.drift = off\\;\nBEGIN\\;\n'
 	for ((i = N; i >= 1; i--)); do
 		printf 'DROP TABLE %s\\;\n' "$(tname "$i")"
 	done
 	printf 'COMMIT;\n'
 } >"$tmp/down_floor.sql"
 {
+	printf 'SET pg_migrate.drift = off;\n'
 	for ((i = N; i >= 1; i--)); do
 		printf 'DROP TABLE %s;\n' "$(tname "$i")"
 	done
@@ -186,6 +188,11 @@ printf 'SET pg_migrate.quiet = on;\nSELECT count(*) FROM migrate.upgrade(%s);\n'
 printf 'SET pg_migrate.quiet = off;\nSELECT count(*) FROM migrate.upgrade(%s);\n' "'heads'" >"$tmp/up_runner_notice.sql"
 printf 'SET pg_migrate.quiet = on;\nSELECT count(*) FROM migrate.downgrade(%s);\n' "'base'" >"$tmp/down_runner.sql"
 printf 'SET pg_migrate.quiet = off;\nSELECT count(*) FROM migrate.downgrade(%s);\n' "'base'" >"$tmp/down_runner_notice.sql"
+# The runner with lineage off: the event triggers disabled for the call.
+for d in up down; do
+	if [ "$d" = up ]; then call="migrate.upgrade('heads')"; else call="migrate.downgrade('base')"; fi
+	printf 'SET pg_migrate.quiet = on;\nBEGIN;\nALTER EVENT TRIGGER pg_migrate_ddl_command_end DISABLE;\nALTER EVENT TRIGGER pg_migrate_sql_drop DISABLE;\nSELECT count(*) FROM %s;\nALTER EVENT TRIGGER pg_migrate_ddl_command_end ENABLE;\nALTER EVENT TRIGGER pg_migrate_sql_drop ENABLE;\nCOMMIT;\n' "$call" >"$tmp/${d}_runner_nolineage.sql"
+done
 
 # CPU time of the backend (information, robust against a busy machine):
 # where the server lets us read its /proc/self/stat (Linux, superuser or
@@ -316,6 +323,11 @@ pair_runner()
 	timed "up runner" "$N" q -f "$tmp/up_runner.sql"
 	timed "down runner" 0 q -f "$tmp/down_runner.sql"
 }
+pair_runner_nolineage()
+{
+	timed "up runner, lineage off" "$N" q -f "$tmp/up_runner_nolineage.sql"
+	timed "down runner, lineage off" 0 q -f "$tmp/down_runner_nolineage.sql"
+}
 pair_runner_notice()
 {
 	timed "up runner, NOTICEs" "$N" q -f "$tmp/up_runner_notice.sql"
@@ -323,7 +335,7 @@ pair_runner_notice()
 }
 
 PAIRS=(pair_floor pair_script)
-[ "$has_runner" = 1 ] && PAIRS+=(pair_runner pair_runner_notice)
+[ "$has_runner" = 1 ] && PAIRS+=(pair_runner pair_runner_notice pair_runner_nolineage)
 np=${#PAIRS[@]}
 
 # One untimed round first: the first CREATE TABLE of a database pays for
@@ -355,8 +367,8 @@ median()
 declare -A MED CUMED CSMED
 VARIANTS=("up floor" "up psql -1 -f" "down floor" "down psql -1 -f")
 [ "$has_runner" = 1 ] &&
-	VARIANTS=("up floor" "up psql -1 -f" "up runner" "up runner, NOTICEs"
-		"down floor" "down psql -1 -f" "down runner" "down runner, NOTICEs")
+	VARIANTS=("up floor" "up psql -1 -f" "up runner" "up runner, NOTICEs" "up runner, lineage off"
+		"down floor" "down psql -1 -f" "down runner" "down runner, NOTICEs" "down runner, lineage off")
 for v in "${VARIANTS[@]}"; do
 	MED[$v]=$(median "${T[$v]}")
 	CUMED[$v]=-
@@ -434,6 +446,10 @@ if [ "$has_cpu" = 1 ]; then
 	printf '%-46s %7s  (information: backend user CPU time)\n' "downgrade runner / floor, user CPU" \
 		"$(ratio "${CUMED[down runner]}" "${CUMED[down floor]}")"
 fi
+lin_up=$(ratio "${MED[up runner]}" "${MED[up runner, lineage off]}")
+lin_down=$(ratio "${MED[down runner]}" "${MED[down runner, lineage off]}")
+printf '%-46s %7s  target <= %s   %s\n' "upgrade lineage on / off" "$lin_up" "$MAX_RATIO" "$(verdict "$lin_up" "$MAX_RATIO")"
+printf '%-46s %7s  target <= %s   %s\n' "downgrade lineage on / off" "$lin_down" "$MAX_RATIO" "$(verdict "$lin_down" "$MAX_RATIO")"
 printf '%-46s %7s  (information)\n' "upgrade psql -1 -f / upgrade floor" "$(ratio "${MED[up psql -1 -f]}" "${MED[up floor]}")"
 printf '%-46s %7s  (information)\n' "downgrade psql -1 -f / downgrade floor" "$(ratio "${MED[down psql -1 -f]}" "${MED[down floor]}")"
 printf '%-46s %7s  (information: %s NOTICEs)\n' "upgrade with NOTICEs / quiet" \
