@@ -32,6 +32,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/varlena.h"
 
 #include "catalog.h"
@@ -52,11 +55,6 @@ static const char *const DROP_SQL =
 "FROM pg_catalog.pg_event_trigger_dropped_objects() "
 "WHERE (original OR normal) AND NOT is_temporary";
 
-static const char *const COLUMNS_SQL =
-"SELECT attname FROM pg_catalog.pg_attribute "
-"WHERE attrelid OPERATOR(pg_catalog.=) $1 AND attnum OPERATOR(pg_catalog.>) 0 "
-"  AND NOT attisdropped ORDER BY attnum";
-
 static const char *const MANAGED_SQL =
 "SELECT pg_catalog.count(*) FROM migrate.managed_schemas "
 "WHERE schema_name OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])";
@@ -65,22 +63,34 @@ static const char *const RECORD_SQL =
 "WITH c AS (INSERT INTO migrate.object_changes (revision, direction, command_tag, "
 "    action, object_type, schema_name, object_identity, old_identity, "
 "    session_user_name, current_user_name, transaction_id) "
-"  SELECT $1, $2, u.tag, u.act, u.typ, u.sch, u.ident, u.old, $3, $4, "
+"  SELECT u.rev, u.dir, u.tag, u.act, u.typ, u.sch, u.ident, u.old, $1, $2, "
 "    pg_catalog.pg_current_xact_id() "
-"  FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.text[]), pg_catalog.unnest($6::pg_catalog.text[]), "
+"  FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($4::pg_catalog.text[]), "
+"                  pg_catalog.unnest($5::pg_catalog.text[]), pg_catalog.unnest($6::pg_catalog.text[]), "
 "                  pg_catalog.unnest($7::pg_catalog.text[]), pg_catalog.unnest($8::pg_catalog.text[]), "
 "                  pg_catalog.unnest($9::pg_catalog.text[]), pg_catalog.unnest($10::pg_catalog.text[])) "
-"       WITH ORDINALITY AS u(tag, act, typ, sch, ident, old, o) "
+"       WITH ORDINALITY AS u(rev, dir, tag, act, typ, sch, ident, old, o) "
 "  ORDER BY u.o RETURNING schema_name, revision) "
 "INSERT INTO migrate.managed_schemas (schema_name) "
 "SELECT DISTINCT schema_name FROM c WHERE revision IS NOT NULL AND schema_name IS NOT NULL "
 "ON CONFLICT DO NOTHING";
+
+/*
+ * Changes of revisions run by migrate.upgrade() and migrate.downgrade(),
+ * kept in memory and written with the run's bookkeeping, in one statement.
+ * They live in the transaction's memory: an error ends the run and drops
+ * them with everything else.
+ */
+static bool batching = false;
+static struct Changes *pending = NULL;
 
 /* The changes one trigger call found, written with one statement. */
 typedef struct Changes
 {
 	int			n;
 	int			cap;
+	char	  **rev;
+	char	  **dir;
 	char	  **tag;
 	char	  **act;
 	char	  **typ;
@@ -114,6 +124,8 @@ add_change(Changes *c, const char *tag, const char *act, const char *typ,
 	{
 		int			cap = c->cap ? c->cap * 2 : 16;
 
+		c->rev = grow(c->rev, c->cap, cap);
+		c->dir = grow(c->dir, c->cap, cap);
 		c->tag = grow(c->tag, c->cap, cap);
 		c->act = grow(c->act, c->cap, cap);
 		c->typ = grow(c->typ, c->cap, cap);
@@ -122,6 +134,8 @@ add_change(Changes *c, const char *tag, const char *act, const char *typ,
 		c->old = grow(c->old, c->cap, cap);
 		c->cap = cap;
 	}
+	c->rev[c->n] = pgm_lineage_revision ? pstrdup(pgm_lineage_revision) : NULL;
+	c->dir[c->n] = pgm_lineage_direction ? pstrdup(pgm_lineage_direction) : NULL;
 	c->tag[c->n] = pstrdup(tag);
 	c->act[c->n] = pstrdup(act);
 	c->typ[c->n] = pstrdup(typ);
@@ -184,22 +198,22 @@ managed(const Changes *c)
 
 /*
  * flush: write the changes (as the extension owner), or refuse them as drift
- * when pg_migrate.drift = error.
+ * when pg_migrate.drift = error.  drift: the changes were made outside any
+ * revision.
  */
 static void
-flush(Changes *c)
+flush(Changes *c, bool drift)
 {
-	Oid			types[10] = {TEXTOID, TEXTOID, NAMEOID, NAMEOID, TEXTARRAYOID,
-		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Oid			types[10] = {NAMEOID, NAMEOID, TEXTARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID};
 	Datum		values[10];
-	char		nulls[10];
 	PgmWho		who;
 	PgmOwnerSave save;
-	bool		in_revision = pgm_lineage_direction != NULL;
 
-	if (c->n == 0)
+	if (c == NULL || c->n == 0)
 		return;
-	if (!in_revision)
+	if (drift)
 	{
 		if (!managed(c))
 			return;
@@ -212,13 +226,10 @@ flush(Changes *c)
 					 errhint("Write the change as a revision: register it with migrate.revision() and run migrate.upgrade().")));
 	}
 	pgm_who(&who);
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = pgm_lineage_revision ? CStringGetTextDatum(pgm_lineage_revision) : (Datum) 0;
-	nulls[0] = pgm_lineage_revision ? ' ' : 'n';
-	values[1] = in_revision ? CStringGetTextDatum(pgm_lineage_direction) : (Datum) 0;
-	nulls[1] = in_revision ? ' ' : 'n';
-	values[2] = DirectFunctionCall1(namein, CStringGetDatum(who.session_user));
-	values[3] = DirectFunctionCall1(namein, CStringGetDatum(who.current_user));
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(who.session_user));
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(who.current_user));
+	values[2] = text_array(c->rev, c->n);
+	values[3] = text_array(c->dir, c->n);
 	values[4] = text_array(c->tag, c->n);
 	values[5] = text_array(c->act, c->n);
 	values[6] = text_array(c->typ, c->n);
@@ -226,8 +237,89 @@ flush(Changes *c)
 	values[8] = text_array(c->ident, c->n);
 	values[9] = text_array(c->old, c->n);
 	pgm_as_owner(&save);
-	pgm_exec(RECORD_SQL, 10, types, values, nulls, false, 0, SPI_OK_INSERT);
+	pgm_exec(RECORD_SQL, 10, types, values, NULL, false, 0, SPI_OK_INSERT);
 	pgm_restore_user(&save);
+}
+
+/*
+ * pgm_lineage_begin_run: from now on, keep the changes of revisions in
+ * memory until pgm_lineage_end_run().
+ */
+void
+pgm_lineage_begin_run(void)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+	pending = palloc0(sizeof(Changes));
+	MemoryContextSwitchTo(old);
+	batching = true;
+}
+
+/*
+ * pgm_lineage_end_run: write the changes kept since pgm_lineage_begin_run().
+ * SPI must be connected.
+ */
+void
+pgm_lineage_end_run(void)
+{
+	batching = false;
+	flush(pending, false);
+	pending = NULL;
+}
+
+/*
+ * pgm_lineage_reset: forget everything at the end of a transaction.
+ */
+void
+pgm_lineage_reset(void)
+{
+	batching = false;
+	pending = NULL;
+	pgm_lineage_revision = NULL;
+	pgm_lineage_direction = NULL;
+}
+
+/*
+ * keep_or_flush: the changes of one trigger call: kept for the run's end
+ * while a run batches them, written now otherwise.
+ */
+static void
+keep_or_flush(Changes *c)
+{
+	if (batching && pgm_lineage_direction != NULL && pending != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+
+		for (int i = 0; i < c->n; i++)
+		{
+			if (pending->n == pending->cap)
+			{
+				int			cap = pending->cap ? pending->cap * 2 : 64;
+
+				pending->rev = grow(pending->rev, pending->cap, cap);
+				pending->dir = grow(pending->dir, pending->cap, cap);
+				pending->tag = grow(pending->tag, pending->cap, cap);
+				pending->act = grow(pending->act, pending->cap, cap);
+				pending->typ = grow(pending->typ, pending->cap, cap);
+				pending->sch = grow(pending->sch, pending->cap, cap);
+				pending->ident = grow(pending->ident, pending->cap, cap);
+				pending->old = grow(pending->old, pending->cap, cap);
+				pending->cap = cap;
+			}
+			pending->rev[pending->n] = c->rev[i] ? pstrdup(c->rev[i]) : NULL;
+			pending->dir[pending->n] = c->dir[i] ? pstrdup(c->dir[i]) : NULL;
+			pending->tag[pending->n] = pstrdup(c->tag[i]);
+			pending->act[pending->n] = pstrdup(c->act[i]);
+			pending->typ[pending->n] = pstrdup(c->typ[i]);
+			pending->sch[pending->n] = c->sch[i] ? pstrdup(c->sch[i]) : NULL;
+			pending->ident[pending->n] = pstrdup(c->ident[i]);
+			pending->old[pending->n] = c->old[i] ? pstrdup(c->old[i]) : NULL;
+			pending->n++;
+		}
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	flush(c, pgm_lineage_direction == NULL);
 }
 
 /*
@@ -413,25 +505,31 @@ pgm_ddl_command_end(PG_FUNCTION_ARGS)
 				(strcmp(typ, "table") == 0 || strcmp(typ, "view") == 0 ||
 				 strcmp(typ, "materialized view") == 0))
 			{
-				Oid			types[1] = {OIDOID};
-				Datum		values[1] = {ObjectIdGetDatum(objid)};
+				Relation	rel = RelationIdGetRelation(objid);
 
-				pgm_exec(COLUMNS_SQL, 1, types, values, NULL, false, 0, SPI_OK_SELECT);
-				for (uint64 k = 0; k < SPI_processed; k++)
+				if (RelationIsValid(rel))
 				{
-					char	   *att = SPI_getvalue(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1);
+					TupleDesc	rd = RelationGetDescr(rel);
 
-					add_change(&c, tag, "create", "table column", sch,
-							   psprintf("%s.%s", ident, quote_identifier(att)), NULL);
+					for (int k = 0; k < rd->natts; k++)
+					{
+						Form_pg_attribute att = TupleDescAttr(rd, k);
+
+						if (att->attisdropped)
+							continue;
+						add_change(&c, tag, "create", "table column", sch,
+								   psprintf("%s.%s", ident, quote_identifier(NameStr(att->attname))),
+								   NULL);
+					}
+					RelationClose(rel);
 				}
-				SPI_freetuptable(SPI_tuptable);
 			}
 			if (cmd != NULL && cmd->type == SCT_AlterTable)
 				alter_subcommands(&c, tag, sch, cmd);
 		}
 		SPI_freetuptable(tt);
 	}
-	flush(&c);
+	keep_or_flush(&c);
 	SPI_finish();
 	MemoryContextSwitchTo(outer);
 	PG_RETURN_VOID();
@@ -475,7 +573,7 @@ pgm_sql_drop(PG_FUNCTION_ARGS)
 		}
 		SPI_freetuptable(tt);
 	}
-	flush(&c);
+	keep_or_flush(&c);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -23,4 +23,8 @@ extern char *pgm_managed_schemas;
 extern const char *pgm_lineage_revision;
 extern const char *pgm_lineage_direction;
 
+extern void pgm_lineage_begin_run(void);
+extern void pgm_lineage_end_run(void);
+extern void pgm_lineage_reset(void);
+
 #endif							/* PGM_LINEAGE_H */

@@ -40,10 +40,7 @@ end_of_transaction(XactEvent event, void *arg)
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
 		event == XACT_EVENT_PREPARE)
-	{
-		pgm_lineage_revision = NULL;
-		pgm_lineage_direction = NULL;
-	}
+		pgm_lineage_reset();
 }
 
 static const struct config_enum_entry drift_options[] = {

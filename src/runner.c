@@ -560,6 +560,7 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 	}
 
 	pgm_begin_write();
+	pgm_lineage_begin_run();
 	durations = palloc(sizeof(int64) * plan.n);
 	ended = palloc(sizeof(TimestampTz) * plan.n);
 	runner_active = true;
@@ -611,6 +612,7 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 	 * whole call, so rows written before it would be rolled back anyway.
 	 */
 	pgm_record_steps(&who, steps, plan.n, upgrade, target, durations, ended);
+	pgm_lineage_end_run();
 	SPI_finish();
 	return (Datum) 0;
 }
