@@ -72,15 +72,17 @@ FROM pg_catalog.pg_extension e, pg_catalog.unnest(e.extconfig) AS c
 WHERE e.extname = 'pg_migrate'
 ORDER BY c::regclass::text;
 
--- Every function pins its search_path, except upgrade(), downgrade() and
--- the offline_*() calls of offline scripts, which run revision SQL with the
--- caller's settings (their own queries qualify every name), and the
--- trigger functions, which run no SQL of the caller.
+-- Every function pins its search_path, except upgrade(), downgrade(),
+-- check_roundtrip() and the offline_*() calls of offline scripts, which run
+-- revision SQL with the caller's settings (their own queries qualify every
+-- name); the tap_*() helpers, which call pgTAP through the caller's
+-- search_path; and the trigger functions, which run no SQL of the caller.
 SELECT p.oid::regprocedure AS function, p.proconfig
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'migrate'::regnamespace
   AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
-  AND (p.proconfig IS NULL OR NOT 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig));
+  AND (p.proconfig IS NULL OR NOT 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig))
+ORDER BY p.oid::regprocedure::text;
 
 -- A fresh install has an empty graph.
 SELECT * FROM migrate.heads();

@@ -557,3 +557,213 @@ SELECT pg_catalog.pg_extension_config_dump('migrate.object_changes', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.object_changes_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.managed_schemas', '');
 REVOKE EXECUTE ON FUNCTION migrate.events_append_only() FROM PUBLIC;
+
+/* ---- fingerprint and round trip (begin) ---- */
+
+CREATE FUNCTION migrate.fingerprint(schemas text[] DEFAULT NULL)
+RETURNS text
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_fingerprint';
+COMMENT ON FUNCTION migrate.fingerprint(text[]) IS
+'Hex SHA-256 of the catalog definition of the schemas (NULL: every schema except the system schemas and migrate), exactly the lines migrate.describe(schemas) returns.  Independent of owners, privileges, OIDs, column positions and creation order; schema names count.';
+
+CREATE FUNCTION migrate.describe(
+	schemas text[] DEFAULT NULL,
+	OUT kind text, OUT object text, OUT definition text)
+RETURNS SETOF record
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_describe';
+COMMENT ON FUNCTION migrate.describe(text[]) IS
+'The normalized catalog definition of the schemas (NULL: every schema except the system schemas and migrate), one sorted row per schema, extension, table, view, column, constraint, index, sequence, function, type, trigger, rule, policy and comment: what migrate.fingerprint() hashes, for diffing two databases.';
+
+CREATE FUNCTION migrate.check_roundtrip(
+	target text DEFAULT 'heads',
+	OUT revision text, OUT ok boolean, OUT problem text)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'pgm_check_roundtrip';
+COMMENT ON FUNCTION migrate.check_roundtrip(text) IS
+'For each pending revision up to target, in plan order: upgrade, downgrade it alone (the fingerprint must be the one before), upgrade again (the fingerprint must be the one after the first upgrade).  ok is false with the problem, or NULL when the revision could not be checked.  Everything is rolled back.';
+
+/*
+ * pgTAP helpers.  pgTAP is optional: these functions reach ok(), is(),
+ * diag() and skip() with EXECUTE, through the caller's search_path (where
+ * pgTAP's plan() was found, and where pgTAP's functions find each other),
+ * so they pin no search_path and qualify every other name.
+ */
+CREATE FUNCTION migrate.tap_single_head()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+	heads	text[];
+	n		integer;
+	line	text;
+BEGIN
+	IF pg_catalog.to_regprocedure('ok(boolean, text)') IS NULL THEN
+		RAISE EXCEPTION 'pgTAP is not installed, or not in the search_path'
+			USING ERRCODE = 'undefined_function',
+				  DETAIL = 'migrate.tap_single_head() reports through pgTAP''s ok(), is() and diag().',
+				  HINT = 'Run CREATE EXTENSION pgtap, or add the schema holding pgTAP to search_path.';
+	END IF;
+	SELECT pg_catalog.array_agg(h.revision) INTO heads FROM migrate.heads() h;
+	n := COALESCE(pg_catalog.cardinality(heads), 0);
+	EXECUTE 'SELECT is($1, $2, $3)' INTO line
+		USING n, 1, 'pg_migrate: the revision graph has a single head'::text;
+	RETURN NEXT line;
+	IF n OPERATOR(pg_catalog.=) 0 THEN
+		EXECUTE 'SELECT diag($1)' INTO line USING 'No revision is registered.'::text;
+		RETURN NEXT line;
+	ELSIF n OPERATOR(pg_catalog.>) 1 THEN
+		EXECUTE 'SELECT diag($1)' INTO line
+			USING pg_catalog.format('Heads: %s.  Join them with migrate.merge().',
+								   pg_catalog.array_to_string(heads, ', '));
+		RETURN NEXT line;
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION migrate.tap_single_head() IS
+'pgTAP: one test, passing when the revision graph has exactly one head (the heads are listed otherwise).  Needs pgTAP.';
+
+CREATE FUNCTION migrate.tap_roundtrip(target text DEFAULT 'heads')
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+	r			record;
+	failed		text[] := '{}';
+	unchecked	text[] := '{}';
+	n			integer := 0;
+	msg			text;
+	line		text;
+BEGIN
+	IF pg_catalog.to_regprocedure('ok(boolean, text)') IS NULL THEN
+		RAISE EXCEPTION 'pgTAP is not installed, or not in the search_path'
+			USING ERRCODE = 'undefined_function',
+				  DETAIL = 'migrate.tap_roundtrip() reports through pgTAP''s ok(), diag() and skip().',
+				  HINT = 'Run CREATE EXTENSION pgtap, or add the schema holding pgTAP to search_path.';
+	END IF;
+	FOR r IN SELECT c.revision, c.ok, c.problem FROM migrate.check_roundtrip(target) c LOOP
+		n := n OPERATOR(pg_catalog.+) 1;
+		IF r.ok IS NULL THEN
+			unchecked := unchecked OPERATOR(pg_catalog.||)
+				pg_catalog.format('%s: %s', r.revision, r.problem);
+		ELSIF NOT r.ok THEN
+			failed := failed OPERATOR(pg_catalog.||)
+				pg_catalog.format('%s: %s', r.revision, r.problem);
+		END IF;
+	END LOOP;
+	IF n OPERATOR(pg_catalog.=) 0 THEN
+		EXECUTE 'SELECT skip($1, 1)' INTO line
+			USING pg_catalog.format('pg_migrate: no revision is pending up to "%s"', target);
+		RETURN NEXT line;
+		RETURN;
+	END IF;
+	EXECUTE 'SELECT ok($1, $2)' INTO line
+		USING pg_catalog.cardinality(failed) OPERATOR(pg_catalog.=) 0,
+			  pg_catalog.format('pg_migrate: every pending revision up to "%s" survives upgrade, downgrade and upgrade again', target);
+	RETURN NEXT line;
+	FOREACH msg IN ARRAY failed LOOP
+		EXECUTE 'SELECT diag($1)' INTO line USING msg;
+		RETURN NEXT line;
+	END LOOP;
+	FOREACH msg IN ARRAY unchecked LOOP
+		EXECUTE 'SELECT diag($1)' INTO line USING msg;
+		RETURN NEXT line;
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION migrate.tap_roundtrip(text) IS
+'pgTAP: one test, passing when migrate.check_roundtrip(target) finds no problem (each problem, and each revision it could not check, follows as a diagnostic); a skipped test when nothing is pending.  Leaves the database as it was.  Needs pgTAP.';
+
+CREATE FUNCTION migrate.tap_up_down_up()
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+AS $fn$
+DECLARE
+	at_base		boolean;
+	phase		text := 'upgrade to heads';
+	start_lines	text[];
+	up_lines	text[];
+	base_lines	text[];
+	again_lines	text[];
+	problems	text[] := '{}';
+	diff		text;
+	msg			text;
+	line		text;
+BEGIN
+	IF pg_catalog.to_regprocedure('ok(boolean, text)') IS NULL THEN
+		RAISE EXCEPTION 'pgTAP is not installed, or not in the search_path'
+			USING ERRCODE = 'undefined_function',
+				  DETAIL = 'migrate.tap_up_down_up() reports through pgTAP''s ok() and diag().',
+				  HINT = 'Run CREATE EXTENSION pgtap, or add the schema holding pgTAP to search_path.';
+	END IF;
+	at_base := NOT EXISTS (SELECT 1 FROM migrate.applied);
+	/* everything in this block is rolled back: it always ends with an exception */
+	BEGIN
+		PERFORM pg_catalog.set_config('pg_migrate.quiet', 'on', true);
+		SELECT pg_catalog.array_agg(x.l ORDER BY x.l COLLATE "C") INTO start_lines
+			FROM (SELECT pg_catalog.concat_ws(' ', d.kind, d.object, d.definition) FROM migrate.describe() d) x(l);
+		PERFORM pg_catalog.count(*) FROM migrate.upgrade('heads');
+		SELECT pg_catalog.array_agg(x.l ORDER BY x.l COLLATE "C") INTO up_lines
+			FROM (SELECT pg_catalog.concat_ws(' ', d.kind, d.object, d.definition) FROM migrate.describe() d) x(l);
+		phase := 'downgrade to base';
+		PERFORM pg_catalog.count(*) FROM migrate.downgrade('base');
+		SELECT pg_catalog.array_agg(x.l ORDER BY x.l COLLATE "C") INTO base_lines
+			FROM (SELECT pg_catalog.concat_ws(' ', d.kind, d.object, d.definition) FROM migrate.describe() d) x(l);
+		IF NOT (at_base AND base_lines IS DISTINCT FROM start_lines) THEN
+			phase := 'upgrade to heads again';
+			PERFORM pg_catalog.count(*) FROM migrate.upgrade('heads');
+			SELECT pg_catalog.array_agg(x.l ORDER BY x.l COLLATE "C") INTO again_lines
+				FROM (SELECT pg_catalog.concat_ws(' ', d.kind, d.object, d.definition) FROM migrate.describe() d) x(l);
+		END IF;
+		phase := NULL;
+		RAISE EXCEPTION 'rollback' USING ERRCODE = 'PMRB1';
+	EXCEPTION
+		WHEN SQLSTATE 'PMRB1' THEN
+			NULL;
+		WHEN OTHERS THEN
+			problems := problems OPERATOR(pg_catalog.||)
+				pg_catalog.format('%s failed with SQLSTATE %s: %s', phase, SQLSTATE, SQLERRM);
+	END;
+	IF phase IS NULL AND at_base AND base_lines IS DISTINCT FROM start_lines THEN
+		SELECT pg_catalog.string_agg(x.l, '; ') INTO diff FROM (
+			(SELECT 'extra: ' OPERATOR(pg_catalog.||) l FROM pg_catalog.unnest(base_lines) l
+			 EXCEPT SELECT 'extra: ' OPERATOR(pg_catalog.||) l FROM pg_catalog.unnest(start_lines) l)
+			UNION ALL
+			(SELECT 'missing: ' OPERATOR(pg_catalog.||) l FROM pg_catalog.unnest(start_lines) l
+			 EXCEPT SELECT 'missing: ' OPERATOR(pg_catalog.||) l FROM pg_catalog.unnest(base_lines) l)
+			ORDER BY 1 LIMIT 5) x(l);
+		problems := problems OPERATOR(pg_catalog.||)
+			('downgrade to base did not restore the schema the database started with: ' OPERATOR(pg_catalog.||) diff);
+	ELSIF phase IS NULL AND again_lines IS DISTINCT FROM up_lines THEN
+		SELECT pg_catalog.string_agg(x.l, '; ') INTO diff FROM (
+			(SELECT 'extra: ' OPERATOR(pg_catalog.||) l FROM pg_catalog.unnest(again_lines) l
+			 EXCEPT SELECT 'extra: ' OPERATOR(pg_catalog.||) l FROM pg_catalog.unnest(up_lines) l)
+			UNION ALL
+			(SELECT 'missing: ' OPERATOR(pg_catalog.||) l FROM pg_catalog.unnest(up_lines) l
+			 EXCEPT SELECT 'missing: ' OPERATOR(pg_catalog.||) l FROM pg_catalog.unnest(again_lines) l)
+			ORDER BY 1 LIMIT 5) x(l);
+		problems := problems OPERATOR(pg_catalog.||)
+			('upgrade to heads after the downgrade did not give the schema of the first upgrade: ' OPERATOR(pg_catalog.||) diff);
+	END IF;
+	EXECUTE 'SELECT ok($1, $2)' INTO line
+		USING pg_catalog.cardinality(problems) OPERATOR(pg_catalog.=) 0,
+			  'pg_migrate: upgrade to heads, downgrade to base and upgrade to heads again give the same schema'::text;
+	RETURN NEXT line;
+	FOREACH msg IN ARRAY problems LOOP
+		EXECUTE 'SELECT diag($1)' INTO line USING msg;
+		RETURN NEXT line;
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION migrate.tap_up_down_up() IS
+'pgTAP: one test, passing when upgrade(''heads''), downgrade(''base'') and upgrade(''heads'') again all run and the second upgrade gives the schema of the first (and, from an empty applied set, the downgrade gives the starting schema).  Leaves the database as it was.  Needs pgTAP.';
+
+REVOKE EXECUTE ON FUNCTION migrate.check_roundtrip(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.tap_roundtrip(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.tap_up_down_up() FROM PUBLIC;
+
+/* ---- fingerprint and round trip (end) ---- */

@@ -217,12 +217,12 @@ SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
 					 AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
-					 AND p.proname NOT IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record')
+					 AND p.proname NOT IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up')
 					 AND NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']$$,
 				'every other callable function in schema migrate pins search_path to pg_catalog, pg_temp');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
-					 AND p.proname IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record')
+					 AND p.proname IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up')
 					 AND p.proconfig IS NOT NULL$$,
 				'upgrade(), downgrade() and the offline_*() calls keep the caller''s settings for revision SQL');
 
