@@ -65,6 +65,9 @@ SELECT object_type, object_identity, created_by, last_changed_by FROM migrate.ob
 \echo '== 6. Take the monitoring branch down (and what depends on it), then up again'
 SELECT step, revision, operation FROM migrate.downgrade('monitoring@r04_promotion_audit');
 SELECT revision FROM migrate.current();
+\echo
+\echo '== Before upgrading again: does every pending revision go down and up cleanly?'
+SELECT * FROM migrate.check_roundtrip();
 SELECT step, revision, operation FROM migrate.upgrade('heads');
 SELECT count(*) AS models, (SELECT count(*) FROM model_versions) AS versions,
        (SELECT count(*) FROM model_versions WHERE framework IS NOT NULL) AS with_framework
