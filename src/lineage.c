@@ -112,14 +112,13 @@ grow(char **p, int oldn, int newn)
 }
 
 /*
- * add_change: remember one change.
+ * append: add one change to c, copying the strings.
  */
 static void
-add_change(Changes *c, const char *tag, const char *act, const char *typ,
-		   const char *sch, const char *ident, const char *old)
+append(Changes *c, const char *rev, const char *dir, const char *tag,
+	   const char *act, const char *typ, const char *sch, const char *ident,
+	   const char *old)
 {
-	if (ident == NULL)
-		return;
 	if (c->n == c->cap)
 	{
 		int			cap = c->cap ? c->cap * 2 : 16;
@@ -134,8 +133,8 @@ add_change(Changes *c, const char *tag, const char *act, const char *typ,
 		c->old = grow(c->old, c->cap, cap);
 		c->cap = cap;
 	}
-	c->rev[c->n] = pgm_lineage_revision ? pstrdup(pgm_lineage_revision) : NULL;
-	c->dir[c->n] = pgm_lineage_direction ? pstrdup(pgm_lineage_direction) : NULL;
+	c->rev[c->n] = rev ? pstrdup(rev) : NULL;
+	c->dir[c->n] = dir ? pstrdup(dir) : NULL;
 	c->tag[c->n] = pstrdup(tag);
 	c->act[c->n] = pstrdup(act);
 	c->typ[c->n] = pstrdup(typ);
@@ -143,6 +142,19 @@ add_change(Changes *c, const char *tag, const char *act, const char *typ,
 	c->ident[c->n] = pstrdup(ident);
 	c->old[c->n] = old ? pstrdup(old) : NULL;
 	c->n++;
+}
+
+/*
+ * add_change: remember one change of the revision running now (or drift).
+ */
+static void
+add_change(Changes *c, const char *tag, const char *act, const char *typ,
+		   const char *sch, const char *ident, const char *old)
+{
+	if (ident == NULL)
+		return;
+	append(c, pgm_lineage_revision, pgm_lineage_direction, tag, act, typ,
+		   sch, ident, old);
 }
 
 /*
@@ -291,31 +303,8 @@ keep_or_flush(Changes *c)
 		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 
 		for (int i = 0; i < c->n; i++)
-		{
-			if (pending->n == pending->cap)
-			{
-				int			cap = pending->cap ? pending->cap * 2 : 64;
-
-				pending->rev = grow(pending->rev, pending->cap, cap);
-				pending->dir = grow(pending->dir, pending->cap, cap);
-				pending->tag = grow(pending->tag, pending->cap, cap);
-				pending->act = grow(pending->act, pending->cap, cap);
-				pending->typ = grow(pending->typ, pending->cap, cap);
-				pending->sch = grow(pending->sch, pending->cap, cap);
-				pending->ident = grow(pending->ident, pending->cap, cap);
-				pending->old = grow(pending->old, pending->cap, cap);
-				pending->cap = cap;
-			}
-			pending->rev[pending->n] = c->rev[i] ? pstrdup(c->rev[i]) : NULL;
-			pending->dir[pending->n] = c->dir[i] ? pstrdup(c->dir[i]) : NULL;
-			pending->tag[pending->n] = pstrdup(c->tag[i]);
-			pending->act[pending->n] = pstrdup(c->act[i]);
-			pending->typ[pending->n] = pstrdup(c->typ[i]);
-			pending->sch[pending->n] = c->sch[i] ? pstrdup(c->sch[i]) : NULL;
-			pending->ident[pending->n] = pstrdup(c->ident[i]);
-			pending->old[pending->n] = c->old[i] ? pstrdup(c->old[i]) : NULL;
-			pending->n++;
-		}
+			append(pending, c->rev[i], c->dir[i], c->tag[i], c->act[i],
+				   c->typ[i], c->sch[i], c->ident[i], c->old[i]);
 		MemoryContextSwitchTo(old);
 		return;
 	}
