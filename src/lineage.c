@@ -31,6 +31,7 @@
 #include "tcop/deparse_utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -426,7 +427,17 @@ lineage_active(void)
 {
 	if (creating_extension)
 		return false;
-	return pgm_lineage_direction != NULL || pgm_drift != PGM_DRIFT_OFF;
+	if (pgm_lineage_direction != NULL)
+		return true;
+	if (pgm_drift == PGM_DRIFT_OFF)
+		return false;
+
+	/*
+	 * A restore of pg_dump output (pg_restore or psql) recreates indexes and
+	 * constraints after the data, with check_function_bodies off: that is
+	 * the catalog coming back, not drift.
+	 */
+	return check_function_bodies;
 }
 
 PG_FUNCTION_INFO_V1(pgm_ddl_command_end);
