@@ -34,7 +34,6 @@
 #include "funcapi.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/timestamp.h"
 
 #include "catalog.h"
 
@@ -85,9 +84,9 @@ static const char *const OWNER_SQL =
 static const char *const EVENT_SQL =
 "INSERT INTO migrate.events (kind, revision, target, detail, checksum, "
 "  session_user_name, current_user_name, application_name, client_addr, "
-"  backend_pid, transaction_id, duration) "
+"  backend_pid, transaction_id) "
 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, pg_catalog.inet_client_addr(), $9, "
-"  pg_catalog.pg_current_xact_id(), $10) RETURNING id";
+"  pg_catalog.pg_current_xact_id()) RETURNING id";
 
 /*
  * pgm_exec: run a statement through a plan prepared once per backend (the
@@ -225,15 +224,14 @@ pgm_cstring_array(char **names, int n)
 }
 
 /*
- * read_key: the (xmin, generation) of the catalog_version row the given
- * snapshot mode sees.
+ * take_key: the (xmin, generation) of the one catalog_version row in the
+ * current SPI result; the result is freed.
  */
 static void
-read_key(bool fresh, TransactionId *xmin, int64 *gen)
+take_key(TransactionId *xmin, int64 *gen)
 {
 	bool		isnull;
 
-	pgm_exec(KEY_SQL, 0, NULL, NULL, NULL, !fresh, 2, SPI_OK_SELECT);
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -244,6 +242,17 @@ read_key(bool fresh, TransactionId *xmin, int64 *gen)
 	*gen = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 2, &isnull));
 	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * read_key: the (xmin, generation) of the catalog_version row the given
+ * snapshot mode sees.
+ */
+static void
+read_key(bool fresh, TransactionId *xmin, int64 *gen)
+{
+	pgm_exec(KEY_SQL, 0, NULL, NULL, NULL, !fresh, 2, SPI_OK_SELECT);
+	take_key(xmin, gen);
 }
 
 /*
@@ -429,7 +438,6 @@ pgm_begin_write(void)
 	TransactionId mine = GetCurrentTransactionIdIfAny();
 	TransactionId xmin;
 	int64		gen;
-	bool		isnull;
 	PgmOwnerSave save;
 
 	read_key(true, &xmin, &gen);
@@ -439,18 +447,11 @@ pgm_begin_write(void)
 	pgm_as_owner(&save);
 	pgm_exec(BUMP_SQL, 0, NULL, NULL, NULL, false, 0, SPI_OK_UPDATE_RETURNING);
 	pgm_restore_user(&save);
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("migrate.catalog_version must hold exactly one row"),
-				 errhint("Reinstall the extension, or restore the row with generation 0.")));
 	{
-		TransactionId newxmin = DatumGetTransactionId(
-													  SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		int64		newgen = DatumGetInt64(
-										   SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		TransactionId newxmin;
+		int64		newgen;
 
-		SPI_freetuptable(SPI_tuptable);
+		take_key(&newxmin, &newgen);
 		if (cache_valid && TransactionIdEquals(xmin, cache_xmin) &&
 			gen == cache_gen && newgen == gen + 1)
 		{
@@ -528,13 +529,12 @@ pgm_who(PgmWho *who)
  */
 int64
 pgm_log_event(const PgmWho *who, const char *kind, const char *revision,
-			  const char *target, const char *detail, const char *checksum,
-			  int64 duration_us)
+			  const char *target, const char *detail, const char *checksum)
 {
-	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	NAMEOID, NAMEOID, TEXTOID, INT4OID, INTERVALOID};
-	Datum		values[10];
-	char		nulls[10];
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	NAMEOID, NAMEOID, TEXTOID, INT4OID};
+	Datum		values[9];
+	char		nulls[9];
 	const char *texts[5] = {kind, revision, target, detail, checksum};
 	bool		isnull;
 	int64		id;
@@ -552,20 +552,7 @@ pgm_log_event(const PgmWho *who, const char *kind, const char *revision,
 	nulls[7] = who->application_name ? ' ' : 'n';
 	values[8] = Int32GetDatum(MyProcPid);
 	nulls[8] = ' ';
-	if (duration_us >= 0)
-	{
-		Interval   *iv = palloc0(sizeof(Interval));
-
-		iv->time = duration_us;
-		values[9] = IntervalPGetDatum(iv);
-		nulls[9] = ' ';
-	}
-	else
-	{
-		values[9] = (Datum) 0;
-		nulls[9] = 'n';
-	}
-	pgm_exec(EVENT_SQL, 10, types, values, nulls, false, 0,
+	pgm_exec(EVENT_SQL, 9, types, values, nulls, false, 0,
 			 SPI_OK_INSERT_RETURNING);
 	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									 SPI_tuptable->tupdesc, 1, &isnull));
@@ -581,11 +568,11 @@ pgm_log_event(const PgmWho *who, const char *kind, const char *revision,
 bool
 pgm_catalog_moved_on(void)
 {
-	TransactionId xmin;
-	int64		gen;
+	TransactionId xmin,
+				latest_xmin;
+	int64		gen,
+				latest_gen;
 	SPIPlanPtr	plan;
-	bool		isnull;
-	bool		moved;
 	int			rc;
 
 	read_key(false, &xmin, &gen);
@@ -595,17 +582,12 @@ pgm_catalog_moved_on(void)
 			 SPI_result_code_string(SPI_result));
 	rc = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(),
 							  InvalidSnapshot, true, false, 2);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_migrate: could not read migrate.catalog_version: %s",
 			 SPI_result_code_string(rc));
-	moved = !TransactionIdEquals(xmin,
-								 DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
-																	 SPI_tuptable->tupdesc, 1, &isnull))) ||
-		gen != DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-										   SPI_tuptable->tupdesc, 2, &isnull));
-	SPI_freetuptable(SPI_tuptable);
+	take_key(&latest_xmin, &latest_gen);
 	SPI_freeplan(plan);
-	return moved;
+	return !TransactionIdEquals(xmin, latest_xmin) || gen != latest_gen;
 }
 
 PG_FUNCTION_INFO_V1(pgm_catalog_changed);

@@ -61,8 +61,7 @@ extern void pgm_internal_write(bool on);
 
 extern int64 pgm_log_event(const PgmWho *who, const char *kind,
 						   const char *revision, const char *target,
-						   const char *detail, const char *checksum,
-						   int64 duration_us);
+						   const char *detail, const char *checksum);
 
 /* Has the catalog changed since the transaction snapshot was taken? */
 extern bool pgm_catalog_moved_on(void);

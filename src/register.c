@@ -239,7 +239,7 @@ write_row(const PgmContent *c, const char *checksum, bool replace,
 		}
 		pgm_log_event(who, kind, c->id, NULL,
 					  replace ? "unapplied revision replaced with new content" : NULL,
-					  checksum, -1);
+					  checksum);
 	}
 	PG_FINALLY();
 	{

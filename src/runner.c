@@ -98,15 +98,6 @@ RECORD_EVENTS
 
 
 /*
- * pgm_runner_active: is a revision of this backend running right now?
- */
-bool
-pgm_runner_active(void)
-{
-	return runner_active;
-}
-
-/*
  * refuse_nested: the write functions may not be called from inside a
  * revision's SQL.
  */

@@ -14,7 +14,6 @@ extern bool pgm_quiet;
 /* pg_migrate.migration_lock_timeout: ms to wait for another migrator */
 extern int	pgm_migration_lock_timeout;
 
-extern bool pgm_runner_active(void);
 extern void pgm_refuse_nested(const char *function);
 
 #include "catalog.h"

@@ -107,7 +107,7 @@ do_stamp(FunctionCallInfo fcinfo, char **targets, int ntargets, bool purge,
 	PG_TRY();
 	{
 		int64		event_id = pgm_log_event(&who, "stamp", NULL, target_text,
-											 detail.data, NULL, -1);
+											 detail.data, NULL);
 		char	  **ids;
 
 		if (removed.n > 0)

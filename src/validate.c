@@ -281,7 +281,7 @@ pgm_repair(PG_FUNCTION_ARGS)
 			pgm_log_event(&who, "repair", revs[i], NULL,
 						  psprintf("checksum %s accepted (was %s): %s", news[i],
 								   olds[i] ? olds[i] : "none", reason),
-						  news[i], -1);
+						  news[i]);
 		}
 	}
 	PG_FINALLY();
