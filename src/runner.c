@@ -46,6 +46,7 @@
 #include "catalog.h"
 #include "lineage.h"
 #include "plan.h"
+#include "retry.h"
 #include "runner.h"
 #include "sqlsplit.h"
 
@@ -314,12 +315,15 @@ pgm_run_verify(const RunStep *s)
 }
 
 /*
- * run_one: run one revision's SQL (and, for an upgrade, its verify SQL) in
- * an internal subtransaction.  On error the subtransaction is rolled back
- * and the error re-thrown with the revision, step and statement added.
+ * pgm_run_revision: run one revision's SQL (and, for an upgrade, its verify
+ * SQL) in an internal subtransaction, each statement through
+ * pgm_execute_statement() (which applies the lock-timeout policy of the
+ * mode).  On error the subtransaction is rolled back and the error
+ * re-thrown with the revision, step and statement added.
  */
-static void
-run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
+void
+pgm_run_revision(const RunStep *s, int stepno, int nsteps, bool upgrade,
+				 PgmRunMode mode)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -340,17 +344,10 @@ run_one(const RunStep *s, int stepno, int nsteps, bool upgrade)
 		foreach(lc, stmts)
 		{
 			PgmStmt    *st = (PgmStmt *) lfirst(lc);
-			int			rc;
 
 			stmtno = st->number;
 			stmtline = st->first_line;
-			rc = SPI_execute(st->text, false, 0);
-			if (rc < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("statement cannot run inside a revision: %s",
-								SPI_result_code_string(rc))));
-			SPI_freetuptable(SPI_tuptable);
+			pgm_execute_statement(st, mode);
 		}
 		if (upgrade && s->verify)
 		{
@@ -571,7 +568,7 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 			snprintf(activity, sizeof(activity), "pg_migrate: %s %s (%d/%d)",
 					 upgrade ? "upgrade" : "downgrade", s->id, i + 1, plan.n);
 			pgstat_report_activity(STATE_RUNNING, activity);
-			run_one(s, i + 1, plan.n, upgrade);
+			pgm_run_revision(s, i + 1, plan.n, upgrade, PGM_RUN_CALLER_XACT);
 			ended[i] = GetCurrentTimestamp();
 			TimestampDifference(start, ended[i], &secs, &usecs);
 			us = (int64) secs * 1000000 + usecs;

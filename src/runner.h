@@ -31,7 +31,16 @@ typedef struct RunStep
 	bool		has_body;
 } RunStep;
 
+/* Who runs a revision: upgrade()/downgrade() in the caller's transaction, or deploy() */
+typedef enum PgmRunMode
+{
+	PGM_RUN_CALLER_XACT,
+	PGM_RUN_DEPLOY
+} PgmRunMode;
+
 extern void pgm_acquire_migration_lock(void);
+extern void pgm_run_revision(const RunStep *s, int stepno, int nsteps,
+							 bool upgrade, PgmRunMode mode);
 extern RunStep *pgm_copy_steps(MgGraph *g, const MgIntList *plan, bool upgrade);
 extern void pgm_run_verify(const RunStep *s);
 extern void pgm_record_steps(const PgmWho *who, const RunStep *steps, int n,
