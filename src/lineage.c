@@ -25,12 +25,15 @@
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
 #include "tcop/deparse_utility.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -46,10 +49,16 @@ const char *pgm_lineage_direction = NULL;
 int			pgm_drift = PGM_DRIFT_RECORD;
 char	   *pgm_managed_schemas = NULL;
 
-static const char *const DDL_SQL =
-"SELECT command_tag, object_type, schema_name, object_identity, in_extension, "
-"       command, classid, objid "
-"FROM pg_catalog.pg_event_trigger_ddl_commands()";
+/* Columns of pg_event_trigger_ddl_commands() */
+#define DDL_CLASSID				1
+#define DDL_OBJID				2
+#define DDL_COMMAND_TAG			4
+#define DDL_OBJECT_TYPE			5
+#define DDL_SCHEMA_NAME			6
+#define DDL_OBJECT_IDENTITY		7
+#define DDL_IN_EXTENSION		8
+#define DDL_COMMAND				9
+#define DDL_NATTS				9
 
 static const char *const DROP_SQL =
 "SELECT object_type, schema_name, object_identity "
@@ -309,7 +318,12 @@ keep_or_flush(Changes *c)
 		MemoryContextSwitchTo(old);
 		return;
 	}
+	if (c->n == 0)
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_migrate: SPI_connect failed");
 	flush(c, pgm_lineage_direction == NULL);
+	SPI_finish();
 }
 
 /*
@@ -420,6 +434,50 @@ alter_subcommands(Changes *c, const char *tag, const char *sch,
 }
 
 /*
+ * ddl_commands: the result of pg_event_trigger_ddl_commands() for the
+ * statement that fired the trigger, called directly (no query to plan and
+ * run for each DDL statement).  *desc is its row type; the caller frees
+ * *econtext after the tuplestore.
+ */
+static Tuplestorestate *
+ddl_commands(TupleDesc *desc, ExprContext **econtext)
+{
+	static FmgrInfo flinfo;
+	static bool have_flinfo = false;
+	LOCAL_FCINFO(fcinfo, 0);
+	ReturnSetInfo rsinfo = {0};
+
+	if (!have_flinfo)
+	{
+		fmgr_info_cxt(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &flinfo, TopMemoryContext);
+		have_flinfo = true;
+	}
+	rsinfo.type = T_ReturnSetInfo;
+	rsinfo.econtext = *econtext = CreateStandaloneExprContext();
+	rsinfo.allowedModes = SFRM_Materialize;
+	rsinfo.returnMode = SFRM_ValuePerCall;
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, (Node *) &rsinfo);
+	(void) FunctionCallInvoke(fcinfo);
+	if (rsinfo.returnMode != SFRM_Materialize || rsinfo.setResult == NULL ||
+		rsinfo.setDesc == NULL || rsinfo.setDesc->natts < DDL_NATTS)
+		elog(ERROR, "pg_migrate: unexpected result from pg_event_trigger_ddl_commands()");
+	*desc = rsinfo.setDesc;
+	return rsinfo.setResult;
+}
+
+/*
+ * slot_text: a text column of slot as a C string, NULL for NULL.
+ */
+static char *
+slot_text(TupleTableSlot *slot, int attnum)
+{
+	bool		isnull;
+	Datum		d = slot_getattr(slot, attnum, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
  * pgm_lineage_active: must the triggers look at this statement at all?
  */
 static bool
@@ -450,6 +508,10 @@ pgm_ddl_command_end(PG_FUNCTION_ARGS)
 {
 	Changes		c = {0};
 	MemoryContext outer = CurrentMemoryContext;
+	Tuplestorestate *ts;
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	ExprContext *econtext;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -458,79 +520,73 @@ pgm_ddl_command_end(PG_FUNCTION_ARGS)
 	if (!lineage_active())
 		PG_RETURN_VOID();
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pg_migrate: SPI_connect failed");
-	pgm_exec(DDL_SQL, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
+	ts = ddl_commands(&desc, &econtext);
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
-		SPITupleTable *tt = SPI_tuptable;
-		uint64		nrows = SPI_processed;
+		char	   *tag = slot_text(slot, DDL_COMMAND_TAG);
+		char	   *typ = slot_text(slot, DDL_OBJECT_TYPE);
+		char	   *sch = slot_text(slot, DDL_SCHEMA_NAME);
+		char	   *ident = slot_text(slot, DDL_OBJECT_IDENTITY);
+		bool		isnull;
+		bool		in_ext = DatumGetBool(slot_getattr(slot, DDL_IN_EXTENSION, &isnull));
+		Datum		cmdd = slot_getattr(slot, DDL_COMMAND, &isnull);
+		CollectedCommand *cmd = isnull ? NULL : (CollectedCommand *) DatumGetPointer(cmdd);
+		Oid			classid = DatumGetObjectId(slot_getattr(slot, DDL_CLASSID, &isnull));
+		Oid			objid = DatumGetObjectId(slot_getattr(slot, DDL_OBJID, &isnull));
+		const char *act;
 
-		for (uint64 r = 0; r < nrows; r++)
+		if (in_ext || ident == NULL || typ == NULL || tag == NULL)
+			continue;
+		if (strncmp(tag, "CREATE", 6) == 0)
+			act = "create";
+		else
+			act = "alter";
+
+		if (cmd != NULL && cmd->type == SCT_Simple && cmd->parsetree &&
+			IsA(cmd->parsetree, RenameStmt))
 		{
-			HeapTuple	tup = tt->vals[r];
-			TupleDesc	desc = tt->tupdesc;
-			bool		isnull;
-			char	   *tag = SPI_getvalue(tup, desc, 1);
-			char	   *typ = SPI_getvalue(tup, desc, 2);
-			char	   *sch = SPI_getvalue(tup, desc, 3);
-			char	   *ident = SPI_getvalue(tup, desc, 4);
-			bool		in_ext = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
-			CollectedCommand *cmd = (CollectedCommand *) DatumGetPointer(SPI_getbinval(tup, desc, 6, &isnull));
-			Oid			classid = DatumGetObjectId(SPI_getbinval(tup, desc, 7, &isnull));
-			Oid			objid = DatumGetObjectId(SPI_getbinval(tup, desc, 8, &isnull));
-			const char *act;
+			RenameStmt *rs = (RenameStmt *) cmd->parsetree;
+			const char *oldname = rs->renameType == OBJECT_COLUMN ? rs->subname :
+			rs->relation ? rs->relation->relname : NULL;
 
-			if (in_ext || ident == NULL || typ == NULL)
-				continue;
-			if (strncmp(tag, "CREATE", 6) == 0)
-				act = "create";
-			else
-				act = "alter";
-
-			if (cmd != NULL && cmd->type == SCT_Simple && cmd->parsetree &&
-				IsA(cmd->parsetree, RenameStmt))
-			{
-				RenameStmt *rs = (RenameStmt *) cmd->parsetree;
-				const char *oldname = rs->renameType == OBJECT_COLUMN ? rs->subname :
-				rs->relation ? rs->relation->relname : NULL;
-
-				add_change(&c, tag, "rename", typ, sch, ident,
-						   old_identity(ident, oldname));
-				continue;
-			}
-			add_change(&c, tag, act, typ, sch, ident, NULL);
-
-			/* a new table: each column is an object of its own */
-			if (strcmp(act, "create") == 0 && classid == RelationRelationId &&
-				(strcmp(typ, "table") == 0 || strcmp(typ, "view") == 0 ||
-				 strcmp(typ, "materialized view") == 0))
-			{
-				Relation	rel = RelationIdGetRelation(objid);
-
-				if (RelationIsValid(rel))
-				{
-					TupleDesc	rd = RelationGetDescr(rel);
-
-					for (int k = 0; k < rd->natts; k++)
-					{
-						Form_pg_attribute att = TupleDescAttr(rd, k);
-
-						if (att->attisdropped)
-							continue;
-						add_change(&c, tag, "create", "table column", sch,
-								   psprintf("%s.%s", ident, quote_identifier(NameStr(att->attname))),
-								   NULL);
-					}
-					RelationClose(rel);
-				}
-			}
-			if (cmd != NULL && cmd->type == SCT_AlterTable)
-				alter_subcommands(&c, tag, sch, cmd);
+			add_change(&c, tag, "rename", typ, sch, ident,
+					   old_identity(ident, oldname));
+			continue;
 		}
-		SPI_freetuptable(tt);
+		add_change(&c, tag, act, typ, sch, ident, NULL);
+
+		/* a new table: each column is an object of its own */
+		if (strcmp(act, "create") == 0 && classid == RelationRelationId &&
+			(strcmp(typ, "table") == 0 || strcmp(typ, "view") == 0 ||
+			 strcmp(typ, "materialized view") == 0))
+		{
+			Relation	rel = RelationIdGetRelation(objid);
+
+			if (RelationIsValid(rel))
+			{
+				TupleDesc	rd = RelationGetDescr(rel);
+
+				for (int k = 0; k < rd->natts; k++)
+				{
+					Form_pg_attribute att = TupleDescAttr(rd, k);
+
+					if (att->attisdropped)
+						continue;
+					add_change(&c, tag, "create", "table column", sch,
+							   psprintf("%s.%s", ident, quote_identifier(NameStr(att->attname))),
+							   NULL);
+				}
+				RelationClose(rel);
+			}
+		}
+		if (cmd != NULL && cmd->type == SCT_AlterTable)
+			alter_subcommands(&c, tag, sch, cmd);
 	}
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_end(ts);
+	FreeExprContext(econtext, true);
 	keep_or_flush(&c);
-	SPI_finish();
 	MemoryContextSwitchTo(outer);
 	PG_RETURN_VOID();
 }
