@@ -49,9 +49,16 @@
  * that object in a conflicting mode -- exactly what the statement waited
  * for, whether a table, a row's transaction or an advisory lock -- and
  * pg_stat_activity gives their state and query (the statistics snapshot is
- * cleared first, since upgrade() runs in one long transaction).  When no
- * wait was sampled (a NOWAIT, or a lock_timeout under about 20 ms) or the
- * holders are gone, the message says so instead.
+ * cleared first, since upgrade() runs in one long transaction).  Sessions
+ * that queued behind the statement hold the lock by the time we look, once
+ * it gave up its place; they are left out by their transaction start: a
+ * session that blocked the statement had its transaction open before the
+ * statement began to wait (PGPROC.waitStart, sampled with the tag), since
+ * a newcomer cannot jump the lock queue unless it already held a lock on
+ * that object.  Idle sessions hold no lock and are left out too; sessions
+ * whose activity this role may not see are kept, without state or query.
+ * When no wait was sampled (a NOWAIT, or a lock_timeout under about 20 ms)
+ * or the holders are gone, the message says so instead.
  *
  *-------------------------------------------------------------------------
  */
@@ -117,6 +124,7 @@ static volatile uint16 sampled_field4;
 static volatile uint8 sampled_type;
 static volatile uint8 sampled_method;
 static volatile int sampled_mode;
+static volatile TimestampTz sampled_wait_start;
 
 static const char *const BLOCKERS_SQL =
 "SELECT a.pid, a.state, "
@@ -125,6 +133,8 @@ static const char *const BLOCKERS_SQL =
 "  pg_catalog.rtrim(pg_catalog.btrim(pg_catalog.regexp_replace(a.query, '[[:space:]]+', ' ', 'g')), '; ') "
 "FROM pg_catalog.pg_stat_activity a "
 "WHERE a.pid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.int4[]) "
+"  AND (a.state IS NULL "
+"       OR a.xact_start OPERATOR(pg_catalog.<) COALESCE($2, 'infinity')) "
 "ORDER BY a.pid";
 
 
@@ -213,6 +223,7 @@ sample_lock_wait(void)
 	sampled_type = lock->tag.locktag_type;
 	sampled_method = lock->tag.locktag_lockmethodid;
 	sampled_mode = proc->waitLockMode;
+	sampled_wait_start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
 	sampled = true;
 }
 
@@ -333,15 +344,19 @@ describe_holders(void)
 	if (n > 0)
 	{
 		Datum	   *d = palloc(sizeof(Datum) * n);
-		Oid			types[1] = {INT4ARRAYOID};
-		Datum		values[1];
+		Oid			types[2] = {INT4ARRAYOID, TIMESTAMPTZOID};
+		Datum		values[2];
+		char		nulls[2] = {' ', ' '};
+		TimestampTz wait_start = sampled_wait_start;
 
 		for (int i = 0; i < n; i++)
 			d[i] = Int32GetDatum(pids[i]);
 		values[0] = PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
+		values[1] = TimestampTzGetDatum(wait_start);
+		nulls[1] = wait_start > 0 ? ' ' : 'n';
 		/* the backend status is cached per transaction; read it afresh */
 		pgstat_clear_snapshot();
-		pgm_exec(BLOCKERS_SQL, 1, types, values, NULL, true, 0, SPI_OK_SELECT);
+		pgm_exec(BLOCKERS_SQL, 2, types, values, nulls, true, 0, SPI_OK_SELECT);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[r];
