@@ -541,7 +541,8 @@ run_with_retry(const PgmStmt *st, int timeout_ms)
 							   holders, timeout_now, edata->message) :
 					 errdetail("%s The last attempt failed with: %s.",
 							   holders, edata->message),
-					 errhint("End the blocking session (pg_terminate_backend()) or wait until it finishes, then run the migration again; to wait longer, raise pg_migrate.lock_timeout or pg_migrate.lock_retries.")));
+					 errhint("End the blocking session (pg_terminate_backend()) or wait until it finishes, then run the migration again; to wait longer, raise pg_migrate.lock_timeout or pg_migrate.lock_retries."),
+					 edata->context ? errcontext("%s", edata->context) : 0));
 		wait = pgm_lock_backoff_ms(base, n, pg_prng_double(&pg_global_prng_state));
 		ereport(NOTICE,
 				(errmsg("statement %d of revision \"%s\" could not get its lock (attempt %d of %d), retrying in %d ms",

@@ -178,7 +178,7 @@ named=$(grep -o 'Blocked by pid [0-9]*' "$work/b.out" | sort -u | tr '\n' ' ')
 check "$([ "$named" = "Blocked by pid $pid " ] && echo 1)" \
 	"b: no one else is named, not even the readers that queued behind the migrator ($named)" "$work/b.out"
 check "$(grep -q '^HINT:  End the blocking session' "$work/b.out" &&
-	grep -q '^CONTEXT:  upgrade of revision "b1" (step 1/1), statement 2: ALTER TABLE hot ADD COLUMN b1 text' "$work/b.out" && echo 1)" \
+	grep -q '^upgrade of revision "b1" (step 1/1), statement 2: ALTER TABLE hot ADD COLUMN b1 text' "$work/b.out" && echo 1)" \
 	"b: with a hint and the revision, step and statement" "$work/b.out"
 check "$([ "$(q "SELECT count(*) FROM migrate.applied WHERE revision = 'b1'")" = 0 ] &&
 	[ -z "$(q "SELECT to_regclass('b1_side')")" ] &&
