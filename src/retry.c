@@ -47,10 +47,10 @@
  * the copy is checked before use).  After the attempt failed, the lock
  * manager's GetLockConflicts() names the transactions holding a lock on
  * that object in a conflicting mode -- exactly what the statement waited
- * for, whether a table, a row's transaction or an advisory lock -- and
- * pg_stat_activity gives their state and query (the statistics snapshot is
- * cleared first, since upgrade() runs in one long transaction).  Sessions
- * that queued behind the statement hold the lock by the time we look, once
+ * for, whether a table, a row's transaction or an advisory lock.
+ * pg_stat_activity gives their state and query (its snapshot is cleared
+ * first, since upgrade() runs in one long transaction), pg_prepared_xacts
+ * the gid of a prepared transaction.  Sessions that queued behind the statement hold the lock by the time we look, once
  * it gave up its place; they are left out by their transaction start: a
  * session that blocked the statement had its transaction open before the
  * statement began to wait (PGPROC.waitStart, sampled with the tag), since
@@ -136,6 +136,15 @@ static const char *const BLOCKERS_SQL =
 "  AND (a.state IS NULL "
 "       OR a.xact_start OPERATOR(pg_catalog.<) COALESCE($2, 'infinity')) "
 "ORDER BY a.pid";
+
+static const char *const PREPARED_SQL =
+"SELECT p.gid, pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() "
+"    OPERATOR(pg_catalog.-) p.prepared))::pg_catalog.int8 "
+"FROM pg_catalog.pg_locks l "
+"JOIN pg_catalog.pg_prepared_xacts p ON p.transaction OPERATOR(pg_catalog.=) l.transactionid "
+"WHERE l.locktype OPERATOR(pg_catalog.=) 'transactionid' AND l.pid IS NULL "
+"  AND l.virtualtransaction OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
+"ORDER BY p.gid";
 
 
 /*
@@ -268,24 +277,33 @@ sample_interval(int timeout_ms)
 }
 
 /*
- * lock_holders: pids of the sessions holding, in a conflicting mode, the
- * lock the last attempt was seen waiting for (*n of them); *prepared
- * counts prepared transactions among the holders.  NULL when no wait was
- * sampled.
+ * The transactions holding, in a conflicting mode, the lock the last
+ * attempt was seen waiting for: the pids of live sessions, and the virtual
+ * transaction ids ("3/1234") of the others -- prepared transactions, which
+ * keep the vxid of the session that prepared them.
  */
-static int *
-lock_holders(int *n, int *prepared)
+typedef struct Holders
+{
+	int			npids;
+	int		   *pids;
+	int			nother;
+	char	  **other;
+} Holders;
+
+/*
+ * lock_holders: fill h; false when no wait was sampled.
+ */
+static bool
+lock_holders(Holders *h)
 {
 	LOCKTAG		tag;
 	LOCKMODE	mode;
 	VirtualTransactionId *vxids;
 	int			count = 0;
-	int		   *pids;
 
-	*n = 0;
-	*prepared = 0;
+	memset(h, 0, sizeof(Holders));
 	if (!sampled)
-		return NULL;
+		return false;
 	tag.locktag_field1 = sampled_field1;
 	tag.locktag_field2 = sampled_field2;
 	tag.locktag_field3 = sampled_field3;
@@ -296,104 +314,144 @@ lock_holders(int *n, int *prepared)
 	if (tag.locktag_lockmethodid != DEFAULT_LOCKMETHOD ||
 		tag.locktag_type > LOCKTAG_LAST_TYPE ||
 		mode < AccessShareLock || mode > MaxLockMode)
-		return NULL;
+		return false;
 
 	vxids = GetLockConflicts(&tag, mode, &count);
-	pids = palloc(sizeof(int) * (count + 1));
+	h->pids = palloc(sizeof(int) * (count + 1));
+	h->other = palloc(sizeof(char *) * (count + 1));
 	for (int i = 0; i < count && VirtualTransactionIdIsValid(vxids[i]); i++)
 	{
-		PGPROC	   *proc;
+		PGPROC	   *proc = NULL;
+		int			pid = 0;
 		bool		dup = false;
 
-		if (vxids[i].backendId == InvalidBackendId)
+		if (vxids[i].backendId != InvalidBackendId)
+			proc = BackendIdGetProc(vxids[i].backendId);
+		/* the session's current transaction must be the holder */
+		if (proc != NULL && proc->lxid == vxids[i].localTransactionId)
+			pid = proc->pid;
+		if (pid == MyProcPid)
+			continue;
+		if (pid == 0)
 		{
-			(*prepared)++;
+			h->other[h->nother++] = psprintf("%d/%u", vxids[i].backendId,
+											 vxids[i].localTransactionId);
 			continue;
 		}
-		proc = BackendIdGetProc(vxids[i].backendId);
-		if (proc == NULL || proc->pid == 0 || proc->pid == MyProcPid)
-			continue;
-		for (int k = 0; k < *n; k++)
-			dup |= pids[k] == proc->pid;
+		for (int k = 0; k < h->npids; k++)
+			dup |= h->pids[k] == pid;
 		if (!dup)
-			pids[(*n)++] = proc->pid;
+			h->pids[h->npids++] = pid;
 	}
-	return pids;
+	return true;
 }
 
 /*
- * describe_holders: "Blocked by pid 1234 (state: idle in transaction, for
- * 12 s): <query>." for each session holding the lock the last attempt
- * waited for, or a sentence saying why none is named.
+ * append_sessions: a sentence per live session in h that may have blocked
+ * the statement: "Blocked by pid 1234 (state: idle in transaction, for 12
+ * s): <query>."  Returns how many.
+ */
+static int
+append_sessions(StringInfo buf, const Holders *h)
+{
+	Datum	   *d = palloc(sizeof(Datum) * (h->npids + 1));
+	Oid			types[2] = {INT4ARRAYOID, TIMESTAMPTZOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	TimestampTz wait_start = sampled_wait_start;
+	int			named = 0;
+
+	if (h->npids == 0)
+		return 0;
+	for (int i = 0; i < h->npids; i++)
+		d[i] = Int32GetDatum(h->pids[i]);
+	values[0] = PointerGetDatum(construct_array(d, h->npids, INT4OID, 4, true, TYPALIGN_INT));
+	values[1] = TimestampTzGetDatum(wait_start);
+	nulls[1] = wait_start > 0 ? ' ' : 'n';
+	/* the backend status is cached per transaction; read it afresh */
+	pgstat_clear_snapshot();
+	pgm_exec(BLOCKERS_SQL, 2, types, values, nulls, true, 0, SPI_OK_SELECT);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			pid = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		char	   *state = SPI_getvalue(tup, desc, 2);
+		Datum		secs = SPI_getbinval(tup, desc, 3, &isnull);
+		bool		nosecs = isnull;
+		char	   *query = SPI_getvalue(tup, desc, 4);
+
+		if (buf->len > 0)
+			appendStringInfoChar(buf, ' ');
+		appendStringInfo(buf, "Blocked by pid %d (state: %s", pid,
+						 state ? state : "unknown");
+		if (!nosecs)
+			appendStringInfo(buf, ", for " INT64_FORMAT " s", DatumGetInt64(secs));
+		appendStringInfoChar(buf, ')');
+		if (query && *query)
+		{
+			int			len = strlen(query);
+			int			clip = pg_mbcliplen(query, len, BLOCKER_QUERY_CHARS);
+
+			appendStringInfo(buf, ": %.*s%s", clip, query, clip < len ? "..." : "");
+		}
+		appendStringInfoChar(buf, '.');
+		named++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return named;
+}
+
+/*
+ * append_prepared: a sentence per prepared transaction among h's other
+ * holders.  Returns how many.
+ */
+static int
+append_prepared(StringInfo buf, const Holders *h)
+{
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	int			named = 0;
+
+	if (h->nother == 0)
+		return 0;
+	values[0] = pgm_cstring_array(h->other, h->nother);
+	pgm_exec(PREPARED_SQL, 1, types, values, NULL, true, 0, SPI_OK_SELECT);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *gid = SPI_getvalue(tup, desc, 1);
+		char	   *secs = SPI_getvalue(tup, desc, 2);
+
+		if (buf->len > 0)
+			appendStringInfoChar(buf, ' ');
+		appendStringInfo(buf, "Blocked by prepared transaction \"%s\" (prepared %s s ago; finish it with COMMIT PREPARED or ROLLBACK PREPARED).",
+						 gid ? gid : "?", secs ? secs : "?");
+		named++;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return named;
+}
+
+/*
+ * describe_holders: a sentence per transaction holding the lock the last
+ * attempt waited for, or one saying why none is named.
  */
 static char *
 describe_holders(void)
 {
 	StringInfoData buf;
-	int			n;
-	int			prepared;
-	int		   *pids = lock_holders(&n, &prepared);
-	int			named = 0;
+	Holders		h;
 
 	initStringInfo(&buf);
-	if (pids == NULL)
+	if (!lock_holders(&h))
 	{
 		appendStringInfoString(&buf, "No blocking session was identified: the statement was not seen waiting for a lock (NOWAIT, or a lock_timeout too short to sample).");
 		return buf.data;
 	}
-	if (n > 0)
-	{
-		Datum	   *d = palloc(sizeof(Datum) * n);
-		Oid			types[2] = {INT4ARRAYOID, TIMESTAMPTZOID};
-		Datum		values[2];
-		char		nulls[2] = {' ', ' '};
-		TimestampTz wait_start = sampled_wait_start;
-
-		for (int i = 0; i < n; i++)
-			d[i] = Int32GetDatum(pids[i]);
-		values[0] = PointerGetDatum(construct_array(d, n, INT4OID, 4, true, TYPALIGN_INT));
-		values[1] = TimestampTzGetDatum(wait_start);
-		nulls[1] = wait_start > 0 ? ' ' : 'n';
-		/* the backend status is cached per transaction; read it afresh */
-		pgstat_clear_snapshot();
-		pgm_exec(BLOCKERS_SQL, 2, types, values, nulls, true, 0, SPI_OK_SELECT);
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int			pid = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
-			char	   *state = SPI_getvalue(tup, desc, 2);
-			Datum		secs = SPI_getbinval(tup, desc, 3, &isnull);
-			bool		nosecs = isnull;
-			char	   *query = SPI_getvalue(tup, desc, 4);
-
-			if (named++ > 0)
-				appendStringInfoChar(&buf, ' ');
-			appendStringInfo(&buf, "Blocked by pid %d (state: %s", pid,
-							 state ? state : "unknown");
-			if (!nosecs)
-				appendStringInfo(&buf, ", for " INT64_FORMAT " s", DatumGetInt64(secs));
-			appendStringInfoChar(&buf, ')');
-			if (query && *query)
-			{
-				int			len = strlen(query);
-				int			clip = pg_mbcliplen(query, len, BLOCKER_QUERY_CHARS);
-
-				appendStringInfo(&buf, ": %.*s%s", clip, query, clip < len ? "..." : "");
-			}
-			appendStringInfoChar(&buf, '.');
-		}
-		SPI_freetuptable(SPI_tuptable);
-	}
-	if (prepared > 0)
-	{
-		if (named++ > 0)
-			appendStringInfoChar(&buf, ' ');
-		appendStringInfo(&buf, "Blocked by %d prepared transaction%s (see pg_prepared_xacts).",
-						 prepared, prepared == 1 ? "" : "s");
-	}
-	if (named == 0)
+	if (append_sessions(&buf, &h) + append_prepared(&buf, &h) == 0)
 		appendStringInfoString(&buf, "No session holds a conflicting lock any more: the blocking transaction has ended.");
 	return buf.data;
 }

@@ -15,7 +15,9 @@
 #      lock_timeout applies and nothing is retried;
 #   f. a cancel reaches a migrator sleeping between two attempts;
 #   g. a row lock (a wait on another transaction) names that transaction's
-#      session, not the one holding a compatible lock.
+#      session, not the one holding a compatible lock;
+#   h. a prepared transaction holding the lock is named by its gid (skipped
+#      when the server has max_prepared_transactions = 0).
 #
 # Prints TAP; uses the PG* environment.
 
@@ -104,7 +106,7 @@ SELECT migrate.revision(id => 'b1',
     downgrade => 'ALTER TABLE hot DROP COLUMN b1; DROP TABLE b1_side');
 SQL
 
-echo "1..20"
+echo "1..21"
 
 # ---------------------------------------------------------------------------
 # a, d. ACCESS EXCLUSIVE held for about 1 s.
@@ -241,5 +243,24 @@ check "$(grep -q "could not get its lock in 2 attempts" "$work/g.out" &&
 	! grep -q "pid $pid " "$work/g.out" && echo 1)" \
 	"g: a row lock names the session holding the row ($rowpid), not the compatible holder ($pid)" "$work/g.out"
 check "$([ "$(q "SELECT payload FROM hot WHERE id = 7")" = "row 7" ] && echo 1)" "g: nothing applied"
+
+# ---------------------------------------------------------------------------
+# h. A prepared transaction holding the lock is named by its gid (needs
+# max_prepared_transactions > 0 on the server).
+# ---------------------------------------------------------------------------
+if [ "$(q "SHOW max_prepared_transactions")" -gt 0 ]; then
+	psql -X -q -d "$db" -c "BEGIN" -c "LOCK TABLE hot IN ACCESS SHARE MODE" -c "PREPARE TRANSACTION 'lock_retry_px'" >/dev/null
+	psql -X -d "$db" > "$work/h.out" 2>&1 <<'SQL'
+SET pg_migrate.lock_timeout = '100ms';
+SET pg_migrate.lock_retries = 0;
+SELECT revision FROM migrate.upgrade('b1');
+SQL
+	q "ROLLBACK PREPARED 'lock_retry_px'" >/dev/null
+	check "$(grep -q 'Blocked by prepared transaction "lock_retry_px" (prepared [0-9]* s ago; finish it with COMMIT PREPARED or ROLLBACK PREPARED)' "$work/h.out" && echo 1)" \
+		"h: a prepared transaction holding the lock is named" "$work/h.out"
+else
+	n=$((n + 1))
+	echo "ok $n # SKIP h: a prepared transaction holding the lock (max_prepared_transactions is 0)"
+fi
 
 exit "$fail"
