@@ -302,6 +302,28 @@ pgm_lineage_reset(void)
 }
 
 /*
+ * pgm_lineage_mark: how many changes the run keeps so far (-1 when no run
+ * keeps any), for pgm_lineage_rewind().
+ */
+int
+pgm_lineage_mark(void)
+{
+	return (batching && pending != NULL) ? pending->n : -1;
+}
+
+/*
+ * pgm_lineage_rewind: forget the changes kept after pgm_lineage_mark()
+ * returned mark: a statement retried in a subtransaction rolled back what
+ * it did, so its changes must not be recorded (the retry records them).
+ */
+void
+pgm_lineage_rewind(int mark)
+{
+	if (mark >= 0 && batching && pending != NULL && pending->n > mark)
+		pending->n = mark;
+}
+
+/*
  * keep_or_flush: the changes of one trigger call: kept for the run's end
  * while a run batches them, written now otherwise.
  */

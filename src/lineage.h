@@ -26,5 +26,7 @@ extern const char *pgm_lineage_direction;
 extern void pgm_lineage_begin_run(void);
 extern void pgm_lineage_end_run(void);
 extern void pgm_lineage_reset(void);
+extern int	pgm_lineage_mark(void);
+extern void pgm_lineage_rewind(int mark);
 
 #endif							/* PGM_LINEAGE_H */

@@ -2,7 +2,8 @@
  *
  * test_core.c
  *	  Unit tests of pg_migrate's pure core (mg_core.c, graph.c, target.c,
- *	  plan.c) built with -DMG_STANDALONE, printing TAP.
+ *	  plan.c) and lock retry policy (retry_policy.c) built with
+ *	  -DMG_STANDALONE, printing TAP.
  *
  * Expected answers for targets, plans and stamps come from Alembic 1.8.1
  * (python3-alembic on Debian), see ref_alembic.py next to this file, except
@@ -27,6 +28,7 @@
 #include "graph.h"
 #include "target.h"
 #include "plan.h"
+#include "retry_policy.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -1391,6 +1393,55 @@ test_history(void)
 	is(history(g, ":c2branch@head"), "d2 c2 b a", "history :label@head");
 }
 
+/* ------------------------------------------------------------------ */
+/* Lock-timeout retry policy (retry_policy.c)                          */
+/* ------------------------------------------------------------------ */
+
+static void
+test_lock_policy(void)
+{
+	static const int ceilings[] = {100, 200, 400, 800, 1600, 3200, 6400, 10000, 10000};
+	bool		in_range = true;
+	bool		spread = false;
+
+	/* which lock_timeout a statement runs with, per run mode */
+	is_int(pgm_lock_timeout_for(-1, true), 2000, "lock_timeout -1 in deploy() is 2 s");
+	is_int(pgm_lock_timeout_for(-1, false), 0, "lock_timeout -1 in upgrade()/downgrade() is off");
+	is_int(pgm_lock_timeout_for(0, true), 0, "lock_timeout 0 is off in deploy()");
+	is_int(pgm_lock_timeout_for(0, false), 0, "lock_timeout 0 is off in upgrade()");
+	is_int(pgm_lock_timeout_for(250, true), 250, "a set lock_timeout applies in deploy()");
+	is_int(pgm_lock_timeout_for(250, false), 250, "a set lock_timeout applies in upgrade()");
+
+	/* c(n) = min(b * 2^(n-1), max(b, 10 s)) */
+	for (int n = 1; n <= 9; n++)
+		is_int(pgm_lock_backoff_ceiling(100, n), ceilings[n - 1],
+			   "backoff ceiling of retry %d with base 100 ms", n);
+	is_int(pgm_lock_backoff_ceiling(100, 1000), 10000, "retry 1000: capped at 10 s, no overflow");
+	is_int(pgm_lock_backoff_ceiling(60000, 3), 60000, "a base above 10 s is its own cap");
+	is_int(pgm_lock_backoff_ceiling(0, 4), 0, "base 0: no wait");
+	is_int(pgm_lock_backoff_ceiling(7, 1), 7, "retry 1 waits at most the base");
+
+	/* wait(n) between c(n) - floor(c(n)/2) and c(n), both ends reachable */
+	is_int(pgm_lock_backoff_ms(100, 1, 0.0), 50, "u = 0: half the ceiling");
+	is_int(pgm_lock_backoff_ms(100, 1, 0.999999), 100, "u -> 1: the ceiling");
+	is_int(pgm_lock_backoff_ms(101, 1, 0.0), 51, "odd ceiling: the upper half, rounded up");
+	is_int(pgm_lock_backoff_ms(101, 1, 0.999999), 101, "odd ceiling: at most the ceiling");
+	is_int(pgm_lock_backoff_ms(0, 3, 0.5), 0, "base 0 waits 0 ms");
+	is_int(pgm_lock_backoff_ms(1, 1, 0.999999), 1, "base 1 waits 1 ms");
+	for (int n = 1; n <= 12; n++)
+		for (int k = 0; k < 1000; k++)
+		{
+			double		u = k / 1000.0;
+			int			c = pgm_lock_backoff_ceiling(100, n);
+			int			w = pgm_lock_backoff_ms(100, n, u);
+
+			in_range &= w >= c - c / 2 && w <= c;
+			spread |= n == 3 && k > 0 && w != pgm_lock_backoff_ms(100, n, 0.0);
+		}
+	ok(in_range, "every wait lies in [c - c/2, c] for retries 1..12");
+	ok(spread, "the jitter moves the wait");
+}
+
 int
 main(void)
 {
@@ -1405,6 +1456,7 @@ main(void)
 	test_plan_downgrade();
 	test_plan_stamp();
 	test_history();
+	test_lock_policy();
 	printf("1..%d\n", ntests);
 	tap_flush();
 	if (nfailed)
