@@ -189,6 +189,9 @@ pgm_prepare()
 # system-wide pgtap is found).  pg_virtualenv drops the cluster afterwards,
 # also on failure, and prints the server log when CMD fails.  Connection
 # settings of the caller are dropped so a free port is chosen.
+# Callers may put more server settings in PGM_VENV_OPTS, as pairs
+# (-o name=value ...).
+PGM_VENV_OPTS=()
 pgm_virtualenv()
 {
 	local destdir=$1
@@ -197,7 +200,7 @@ pgm_virtualenv()
 		-u PGSERVICE -u PGSERVICEFILE -u PGPASSFILE -u PGSYSCONFDIR \
 		PGM_SERVER_DESTDIR="$destdir" \
 		pg_virtualenv -t -v "$PGM_PG_VERSION" \
-		-o "extension_destdir=$destdir" \
+		-o "extension_destdir=$destdir" "${PGM_VENV_OPTS[@]}" \
 		-- "$@" </dev/null
 }
 
