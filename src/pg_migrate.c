@@ -20,6 +20,7 @@
 #include "utils/guc.h"
 
 #include "lineage.h"
+#include "lint.h"
 #include "runner.h"
 
 #if PG_VERSION_NUM < 130000
@@ -91,6 +92,7 @@ _PG_init(void)
 							   PGC_SUSET,
 							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
+	pgm_lint_define_gucs();
 	MarkGUCPrefixReserved("pg_migrate");
 	RegisterXactCallback(end_of_transaction, NULL);
 }
