@@ -321,11 +321,12 @@ apply_waivers(LintState *st, List *waivers, int first)
 }
 
 /*
- * pgm_lint_sql: the findings (LintFinding) of an SQL text, by statement.
+ * lint_text: the findings (LintFinding) of an SQL text, by statement.
  * deploy: the text will run in migrate.deploy(), which sets a lock timeout.
+ * rules: false checks the waivers only.
  */
-List *
-pgm_lint_sql(const char *sql, bool deploy)
+static List *
+lint_text(const char *sql, bool deploy, bool rules)
 {
 	List	   *raw = parse(sql, "SQL text given to lint");
 	List	   *comments = pgm_lint_scan_comments(sql);
@@ -366,11 +367,21 @@ pgm_lint_sql(const char *sql, bool deploy)
 		st.line = line;
 		a.st = &st;
 		a.stmt = rs->stmt;
-		(void) pgm_lint_try(lint_one, &a);
+		if (rules)
+			(void) pgm_lint_try(lint_one, &a);
 		apply_waivers(&st, pgm_lint_waivers_for(comments, line, last_line), first);
 		CHECK_FOR_INTERRUPTS();
 	}
 	return st.findings;
+}
+
+/*
+ * pgm_lint_sql: the findings of an SQL text, every rule applied.
+ */
+List *
+pgm_lint_sql(const char *sql, bool deploy)
+{
+	return lint_text(sql, deploy, true);
 }
 
 /*
@@ -444,10 +455,13 @@ pgm_lint_revision(const char *revision_id, const char *sql, PgmRunMode mode)
 
 /*
  * pgm_lint_registered: at registration of new or changed content, report
- * the findings of its upgrade SQL against the database as it is now --
- * often before the tables it touches are big, or even exist.  It never
- * refuses a registration: the decision belongs to the upgrade, which
- * weighs the tables as they are when it runs.
+ * the malformed waivers of its upgrade SQL.  The rules themselves wait for
+ * the upgrade: at registration the tables the SQL touches often do not
+ * exist yet or are small (a development database), and migrate.revision()
+ * runs with a pinned search_path, under which the SQL's names do not
+ * resolve as they will when it runs.  A malformed waiver, by contrast, is
+ * a mistake of the text that would otherwise surface only where the tables
+ * are big.  Never refuses a registration.
  */
 void
 pgm_lint_registered(const char *revision_id, const char *sql)
@@ -456,13 +470,8 @@ pgm_lint_registered(const char *revision_id, const char *sql)
 
 	if (pgm_lint_mode == PGM_LINT_OFF || sql == NULL || sql[0] == '\0')
 		return;
-	foreach(lc, pgm_lint_sql(sql, false))
-	{
-		LintFinding *f = (LintFinding *) lfirst(lc);
-
-		if (!f->waived)
-			report(revision_id, f);
-	}
+	foreach(lc, lint_text(sql, false, false))
+		report(revision_id, (LintFinding *) lfirst(lc));
 }
 
 /*
