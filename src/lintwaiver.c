@@ -20,6 +20,8 @@
 
 #include <ctype.h>
 
+#include "parser/parser.h"
+
 #include "lint.h"
 
 #define WAIVER_TAG "pg_migrate:allow"
@@ -177,8 +179,11 @@ pgm_lint_scan_comments(const char *sql)
 			next = skip_block_comment(sql, i);
 		else if (c == '\'')
 		{
-			bool		esc = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
-			(i < 2 || !ident_char(sql[i - 2]));
+			/* E'...' escapes with backslashes, as all strings do without
+			 * standard_conforming_strings */
+			bool		esc = !standard_conforming_strings ||
+			(i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e') &&
+			 (i < 2 || !ident_char(sql[i - 2])));
 
 			next = skip_quoted(sql, i, '\'', esc);
 		}

@@ -558,7 +558,7 @@ INSERT INTO tap_lint.rw_cases (stmt) VALUES
 CREATE DOMAIN tap_lint.anyint AS int;
 
 CREATE FUNCTION tap_lint.rewrite_check(stmt text, OUT lint_says boolean, OUT rewrote boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET client_min_messages = warning AS $$
 DECLARE
 	before oid;
 BEGIN
