@@ -76,7 +76,9 @@ ORDER BY c::regclass::text;
 -- check_roundtrip() and the offline_*() calls of offline scripts, which run
 -- revision SQL with the caller's settings (their own queries qualify every
 -- name); the tap_*() helpers, which call pgTAP through the caller's
--- search_path; and the trigger functions, which run no SQL of the caller.
+-- search_path; lint(), which resolves the names of the SQL it reads as that
+-- SQL will when it runs (it runs none of it); and the trigger functions,
+-- which run no SQL of the caller.
 SELECT p.oid::regprocedure AS function, p.proconfig
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'migrate'::regnamespace

@@ -767,3 +767,31 @@ REVOKE EXECUTE ON FUNCTION migrate.tap_roundtrip(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION migrate.tap_up_down_up() FROM PUBLIC;
 
 /* ---- fingerprint and round trip (end) ---- */
+
+/* ---- lint (begin) ---- */
+
+-- No SET search_path: lint resolves the names of the SQL it reads with the
+-- caller's search_path, as the SQL itself will when it runs.  It executes
+-- none of that SQL and writes nothing.
+CREATE FUNCTION migrate.lint(
+	sql text,
+	OUT statement integer, OUT line integer, OUT rule text, OUT severity text,
+	OUT message text, OUT hint text, OUT table_name text,
+	OUT estimated_rows bigint, OUT waived boolean, OUT waiver_reason text)
+RETURNS SETOF record
+LANGUAGE C STRICT
+AS 'MODULE_PATHNAME', 'pgm_lint';
+COMMENT ON FUNCTION migrate.lint(text) IS
+'Lint migration SQL with PostgreSQL''s own parser: one row per finding (statement, line, rule, severity, message, hint, table, estimated rows), weighed by the live table (no finding on a table created earlier in the same SQL, missing, or with fewer estimated rows than pg_migrate.lint_min_rows).  A comment -- pg_migrate:allow <rule> <reason> on the line before a statement or on its line waives a rule: the finding is returned with waived = true.  NULL gives no rows.  Rules: SELECT * FROM migrate.lint_rules().';
+
+CREATE FUNCTION migrate.lint_rules(
+	OUT rule text, OUT severity text, OUT weighed boolean,
+	OUT description text, OUT hint text)
+RETURNS SETOF record
+LANGUAGE C IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_lint_rules_srf';
+COMMENT ON FUNCTION migrate.lint_rules() IS
+'The rules of migrate.lint(): id, severity (error: blocks traffic for as long as the table takes to scan or rewrite; warning: breaks running code, loses data or queues traffic; info: never refuses), whether the live table size weighs it, what it catches, and the safe alternative.';
+
+/* ---- lint (end) ---- */

@@ -20,6 +20,7 @@
 #include "utils/guc.h"
 
 #include "lineage.h"
+#include "lint.h"
 #include "retry.h"
 #include "runner.h"
 
@@ -93,6 +94,7 @@ _PG_init(void)
 							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
 	pgm_retry_define_gucs();
+	pgm_lint_define_gucs();
 	MarkGUCPrefixReserved("pg_migrate");
 	RegisterXactCallback(end_of_transaction, NULL);
 }

@@ -30,6 +30,7 @@
 #include "catalog.h"
 #include "checksum.h"
 #include "graph.h"
+#include "lint.h"
 #include "sqlsplit.h"
 
 static const char *const LOOKUP_SQL =
@@ -207,6 +208,7 @@ write_row(const PgmContent *c, const char *checksum, bool replace,
 	int64		seq = 0;
 	bool		isnull;
 
+	pgm_lint_registered(c->id, c->upgrade);
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(c->id);
 	values[1] = pgm_cstring_array(c->parents, c->nparents);

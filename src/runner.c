@@ -45,6 +45,7 @@
 
 #include "catalog.h"
 #include "lineage.h"
+#include "lint.h"
 #include "plan.h"
 #include "retry.h"
 #include "runner.h"
@@ -546,6 +547,10 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 							   target, i + 1, plan.n),
 					 errhint("Downgrade to a target above it, or register its downgrade SQL (a new revision may be needed if it is applied).")));
 	}
+
+	/* lint every pending revision before anything runs */
+	for (int i = 0; upgrade && i < plan.n; i++)
+		pgm_lint_revision(steps[i].id, steps[i].sql, PGM_RUN_CALLER_XACT);
 
 	pgm_begin_write();
 	pgm_lineage_begin_run();
