@@ -65,7 +65,7 @@
 #include "runner.h"
 
 /* A batch that meets a deadlock or a lock timeout is tried this often more. */
-#define BACKFILL_RETRIES 3
+#define BACKFILL_RETRIES 5
 #define BACKFILL_RETRY_MS 100
 
 /* One column of the key. */

@@ -152,26 +152,38 @@ else
 fi
 
 # --- 8. a batch that meets lock_timeout is retried, and the run finishes
+# once the lock is gone: another session holds a row of the first batch
+# until the backfill has reported its first retry.
 psql -X -q -At -d "$db" >/dev/null 2>&1 <<SQL &
 BEGIN;
 SELECT id FROM bf WHERE id = 10 FOR UPDATE;
 SELECT pg_backend_pid() \\g $work/holder.pid
-SELECT pg_sleep(0.6);
+SELECT pg_sleep(60);
 COMMIT;
 SQL
 holder=$!
-for _ in $(seq 1 100); do
+for _ in $(seq 1 250); do
 	[ -s "$work/holder.pid" ] && break
 	sleep 0.02
 done
-psql -X -d "$db" > "$work/run4.out" 2>&1 <<'SQL'
-SET lock_timeout = '200ms';
+hpid=$(tr -dc '0-9' < "$work/holder.pid")
+psql -X -d "$db" > "$work/run4.out" 2>&1 <<'SQL' &
+SET lock_timeout = '500ms';
 CALL migrate.backfill('bf', 'w = v * 4', batch_size => 50000);
 SQL
-rc=$?
+runner=$!
+for _ in $(seq 1 500); do
+	grep -q "is retried" "$work/run4.out" && break
+	sleep 0.02
+done
+q -c "SELECT pg_terminate_backend($hpid)" >/dev/null
 wait $holder
 holder=
-if [ "$rc" = 0 ] && grep -q "batch 1 failed (canceling statement due to lock timeout) and is retried (1 of 3)" "$work/run4.out" &&
+wait $runner
+rc=$?
+runner=
+if [ "$rc" = 0 ] && grep -q "batch 1 failed (canceling statement due to lock timeout) and is retried (1 of 5)" "$work/run4.out" &&
+	grep -q "finished: 200000 rows scanned, 200000 updated" "$work/run4.out" &&
 	[ "$(q -c "SELECT count(*) FROM bf WHERE w = v * 4")" = 200000 ]; then
 	ok 8 "a batch that hit lock_timeout was retried and the backfill finished"
 else
