@@ -154,16 +154,17 @@ static const char *const RESET_SQL =
 "  AND set_clause OPERATOR(pg_catalog.=) $2 "
 "  AND (where_clause OPERATOR(pg_catalog.=) $3 OR (where_clause IS NULL AND $3 IS NULL))";
 
-/*
- * error_context: name the backfill and the batch in every error raised
- * while one runs.
- */
+/* What the error context callback needs. */
 typedef struct BackfillErrorContext
 {
 	Backfill   *b;
-	int64		batchno;
+	int64		batchno;		/* 0: before the first batch */
 } BackfillErrorContext;
 
+/*
+ * backfill_error_context: name the backfill and the batch (with the key it
+ * started after) in every error raised while one runs.
+ */
 static void
 backfill_error_context(void *arg)
 {
@@ -607,7 +608,7 @@ check_fragment(Backfill *b, bool is_set)
 }
 
 /*
- * key_sql: "a" or "ROW(a, b)"; params_sql: "$n" or "ROW($n, $n+1)".
+ * append_key: the key as SQL, "a" or "ROW(a, b)".
  */
 static void
 append_key(StringInfo s, Backfill *b)
@@ -620,6 +621,9 @@ append_key(StringInfo s, Backfill *b)
 		appendStringInfoChar(s, ')');
 }
 
+/*
+ * append_params: parameters holding a key, "$n" or "ROW($n, $n+1)".
+ */
 static void
 append_params(StringInfo s, Backfill *b, int first)
 {
