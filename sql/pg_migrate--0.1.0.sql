@@ -558,6 +558,90 @@ SELECT pg_catalog.pg_extension_config_dump('migrate.object_changes_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.managed_schemas', '');
 REVOKE EXECUTE ON FUNCTION migrate.events_append_only() FROM PUBLIC;
 
+/* ---- backfill (begin) ---- */
+
+/*
+ * Progress of CALL migrate.backfill(): one row per distinct call (relation,
+ * set_clause, where_clause), updated in the transaction of every batch.
+ */
+CREATE TABLE migrate.backfills (
+	id				bigserial	PRIMARY KEY,
+	relation_oid	oid			NOT NULL,
+	relation_name	text		NOT NULL,
+	set_clause		text		NOT NULL,
+	where_clause	text,
+	key_columns		text[]		NOT NULL,
+	last_key		text[],
+	rows_scanned	bigint		NOT NULL DEFAULT 0,
+	rows_updated	bigint		NOT NULL DEFAULT 0,
+	batches			bigint		NOT NULL DEFAULT 0,
+	estimated_rows	bigint,
+	started_at		timestamptz NOT NULL,
+	updated_at		timestamptz NOT NULL,
+	finished_at		timestamptz,
+	started_by		name		NOT NULL,
+	updated_by		name		NOT NULL
+);
+/* the clauses may be long: the uniqueness of a call goes through md5() */
+CREATE UNIQUE INDEX backfills_call_key ON migrate.backfills
+	(relation_oid, pg_catalog.md5(set_clause), pg_catalog.md5(where_clause)) NULLS NOT DISTINCT;
+COMMENT ON TABLE migrate.backfills IS 'Progress of every CALL migrate.backfill(): one row per relation, set_clause and where_clause, written in the transaction of each batch.  Written only through migrate.backfill() and migrate.backfill_reset().';
+COMMENT ON SEQUENCE migrate.backfills_id_seq IS 'Numbers of migrate.backfills.';
+COMMENT ON COLUMN migrate.backfills.id IS 'Backfill number.';
+COMMENT ON COLUMN migrate.backfills.relation_oid IS 'OID of the table; with set_clause and where_clause it identifies the call that resumes.';
+COMMENT ON COLUMN migrate.backfills.relation_name IS 'Schema-qualified name of the table when the backfill started.';
+COMMENT ON COLUMN migrate.backfills.set_clause IS 'The assignments, exactly as passed.';
+COMMENT ON COLUMN migrate.backfills.where_clause IS 'The condition, exactly as passed; NULL for every row.';
+COMMENT ON COLUMN migrate.backfills.key_columns IS 'Columns of the key the table is walked by (the primary key, or a unique index on NOT NULL columns).';
+COMMENT ON COLUMN migrate.backfills.last_key IS 'Text of each key column of the last key done; NULL before the first batch.  The next batch starts after it.';
+COMMENT ON COLUMN migrate.backfills.rows_scanned IS 'Keys walked so far (rows of the table in the finished windows).';
+COMMENT ON COLUMN migrate.backfills.rows_updated IS 'Rows updated so far (those of the walked keys that satisfied where_clause).';
+COMMENT ON COLUMN migrate.backfills.batches IS 'Batches committed so far.';
+COMMENT ON COLUMN migrate.backfills.estimated_rows IS 'The planner''s estimate of the table''s rows when the backfill started: the total of the progress messages.';
+COMMENT ON COLUMN migrate.backfills.started_at IS 'When the first call started.';
+COMMENT ON COLUMN migrate.backfills.updated_at IS 'When the last batch committed.';
+COMMENT ON COLUMN migrate.backfills.finished_at IS 'When the last key was done; NULL while unfinished.  A finished backfill is not run again until migrate.backfill_reset().';
+COMMENT ON COLUMN migrate.backfills.started_by IS 'Role that made the first call.';
+COMMENT ON COLUMN migrate.backfills.updated_by IS 'Role that ran the last batch.';
+
+REVOKE ALL ON migrate.backfills FROM PUBLIC;
+REVOKE ALL ON SEQUENCE migrate.backfills_id_seq FROM PUBLIC;
+GRANT SELECT ON migrate.backfills TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('migrate.backfills', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.backfills_id_seq', '');
+
+/*
+ * A procedure that commits: it cannot carry SET search_path, so the C code
+ * qualifies every name it writes itself; set_clause and where_clause run
+ * with the caller's settings and rights.
+ */
+CREATE PROCEDURE migrate.backfill(
+	relation		regclass,
+	set_clause		text,
+	where_clause	text DEFAULT NULL,
+	batch_size		integer DEFAULT 10000,
+	pause			interval DEFAULT '0')
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgm_backfill';
+COMMENT ON PROCEDURE migrate.backfill(regclass, text, text, integer, interval) IS
+'UPDATE relation SET set_clause [WHERE where_clause] in batches of batch_size keys, walked in key order (primary key, or a unique index on NOT NULL columns), committing after each batch and sleeping pause between batches.  The same call again resumes after the last committed batch; a finished one does nothing (see migrate.backfill_reset()).  Progress in migrate.backfills.  CALL it outside a transaction block.';
+
+CREATE FUNCTION migrate.backfill_reset(
+	relation		regclass,
+	set_clause		text,
+	where_clause	text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'pgm_backfill_reset';
+COMMENT ON FUNCTION migrate.backfill_reset(regclass, text, text) IS
+'Forget the progress of the backfill with this relation, set_clause and where_clause (finished or not), so that the next identical CALL migrate.backfill() starts from the first key.  Returns false when there was none.  Needs UPDATE on the table.';
+
+REVOKE EXECUTE ON PROCEDURE migrate.backfill(regclass, text, text, integer, interval) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION migrate.backfill_reset(regclass, text, text) FROM PUBLIC;
+
+/* ---- backfill (end) ---- */
+
 /* ---- fingerprint and round trip (begin) ---- */
 
 CREATE FUNCTION migrate.fingerprint(schemas text[] DEFAULT NULL)
