@@ -406,6 +406,7 @@ pgm_revision(PG_FUNCTION_ARGS)
 	bool		have_parents;
 	char	   *id;
 
+	pgm_refuse_on_standby("migrate.revision()");
 	memset(&c, 0, sizeof(c));
 	c.id = text_arg(fcinfo, 0);
 	c.parents = names_arg(fcinfo, 1, &c.nparents, &have_parents, "down_revision");
@@ -481,6 +482,7 @@ pgm_merge(PG_FUNCTION_ARGS)
 	char	   *mark;
 	StringInfoData msg;
 
+	pgm_refuse_on_standby("migrate.merge()");
 	memset(&c, 0, sizeof(c));
 	c.parents = names_arg(fcinfo, 0, &c.nparents, &have_parents, "parents");
 	c.message = text_arg(fcinfo, 1);
