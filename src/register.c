@@ -30,6 +30,7 @@
 #include "catalog.h"
 #include "checksum.h"
 #include "graph.h"
+#include "sizelimit.h"
 #include "sqlsplit.h"
 
 static const char *const LOOKUP_SQL =
@@ -433,6 +434,7 @@ pgm_revision(PG_FUNCTION_ARGS)
 	check_names(c.parents, c.nparents, "parent revision id", "down_revision");
 	check_names(c.deps, c.ndeps, "depends_on entry", "depends_on");
 	check_names(c.labels, c.nlabels, "branch label", "branch_labels");
+	pgm_check_revision_size(c.id, c.upgrade, c.downgrade, c.verify);
 	if (c.id != NULL)
 	{
 		for (int i = 0; i < c.nparents; i++)
