@@ -243,7 +243,7 @@ SQL
 	where=$("$PSQL" -X -At -d postgres -c "SELECT state || ': ' || query FROM pg_stat_activity WHERE pid = $pid" 2>/dev/null)
 	case $method in
 	terminate)
-		"$PSQL" -X -At -d postgres -c "SELECT pg_terminate_backend($pid)" >/dev/null ;;
+		"$PSQL" -X -At -d postgres -c "SELECT pg_terminate_backend($pid)" >/dev/null 2>&1 ;;
 	kill9)
 		kill -KILL "$pid" 2>/dev/null ;;
 	immediate)

@@ -12,8 +12,8 @@
 #   - every write function refuses at once on the standby with SQLSTATE
 #     25006, a message naming it and a hint to run it on the primary
 #     (upgrade, downgrade, revision, merge, both stamps, repair,
-#     check_roundtrip, the offline script calls; deploy and backfill too
-#     when this build has them);
+#     check_roundtrip, the offline script calls; deploy, backfill and
+#     backfill_reset too when this build has them);
 #   - after an upgrade on the primary, once the standby has replayed it, a
 #     standby session that had already read the state (and cached the
 #     graph) shows the same current revisions, status and schema
@@ -204,28 +204,20 @@ refuses "migrate.offline_begin()" "BEGIN; SELECT migrate.offline_begin('upgrade'
 refuses "migrate.offline_verify()" "SELECT migrate.offline_verify('s3', 'SELECT true')"
 refuses "migrate.offline_record()" "SELECT migrate.offline_record('upgrade', 's3', 'x')"
 
-# Procedures of the Production chapter, when this build has them: the
-# SQLSTATE is what counts (a write in recovery is 25006 wherever it fails).
-sqlstate_25006()
-{
-	local label=$1 sql=$2 out rc
-	out=$(on_standby -c '\set VERBOSITY verbose' -c "$sql" 2>&1)
-	rc=$?
-	if [ "$rc" -ne 0 ] && grep -q "ERROR:  25006:" <<<"$out"; then
-		ok "$label refuses on the standby with 25006"
-	else
-		not_ok "$label refuses on the standby with 25006" "exit $rc: $out"
-	fi
-}
+# The calls of the Production chapter, when this build has them, refuse
+# the same way (pgm_refuse_on_standby() first thing).
 if has deploy; then
-	sqlstate_25006 "CALL migrate.deploy()" "CALL migrate.deploy('heads')"
+	refuses "migrate.deploy()" "CALL migrate.deploy('heads')"
 else
 	ok "# SKIP migrate.deploy() is not in this build"
 fi
 if has backfill; then
-	sqlstate_25006 "CALL migrate.backfill()" "CALL migrate.backfill('items', 'name = ''x''', 'name IS NULL')"
+	refuses "migrate.backfill()" "CALL migrate.backfill('items', 'name = ''x''', 'name IS NULL')"
 else
 	ok "# SKIP migrate.backfill() is not in this build"
+fi
+if has backfill_reset; then
+	refuses "migrate.backfill_reset()" "SELECT migrate.backfill_reset('items', 'name = ''x''')"
 fi
 
 # nothing reached the catalog of either server
