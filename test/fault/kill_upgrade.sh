@@ -38,7 +38,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../scripts/cluster.sh
+# shellcheck source-path=SCRIPTDIR source=../scripts/cluster.sh
 . "$here/../scripts/cluster.sh"
 
 runs=${PGM_FAULT_RUNS:-100}
@@ -148,7 +148,7 @@ SQL
 )
 
 # check MODE WHEN STATE: print the problems of STATE, return 1 if any.
-# WHEN is "kill" (after a kill) or "done" (after the finishing call).
+# WHEN is "kill" (after a kill) or "finished" (after the finishing call).
 check()
 {
 	local mode=$1 when=$2 state=$3 applied effects bad locks evbad problems rc=0
@@ -165,7 +165,7 @@ check()
 	if [ "$evbad" != 0 ]; then
 		echo "#   $evbad revision(s) whose events do not match the applied set"; rc=1
 	fi
-	if [ "$when" = done ]; then
+	if [ "$when" = finished ]; then
 		[ "$applied" = "$all" ] || { echo "#   the finishing call left {$applied}"; rc=1; }
 		[ -z "$problems" ] || { echo "#   validate(): $problems"; rc=1; }
 	elif [ "$mode" = upgrade ]; then
@@ -187,8 +187,7 @@ check()
 
 wait_ready()
 {
-	local i
-	for i in $(seq 1 1200); do
+	for _ in $(seq 1 1200); do
 		"$PSQL" -X -At -d postgres -c 'SELECT 1' >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -284,7 +283,7 @@ SQL
 		ok=0
 	fi
 	state=$(q -c "$STATE_SQL" 2>&1)
-	check "$mode" done "$state" || ok=0
+	check "$mode" finished "$state" || ok=0
 
 	if ! q -c "SET pg_migrate.quiet = on" -c "SELECT count(*) FROM migrate.downgrade('base')" >"$work/down" 2>&1 ||
 		[ "$(q -c "$STATE_SQL" | cut -d'|' -f1-3)" != "||0" ]; then

@@ -85,7 +85,7 @@ phase "10 MB: upgrade" ok -c "SELECT count(*) FROM migrate.upgrade('big10')" -c 
 phase "10 MB: downgrade" ok -c "SELECT count(*) FROM migrate.downgrade('base')" -c "$HWM"
 rm -f "$work/big10.sql"
 
-gen_revision big$large "$large"
+gen_revision "big$large" "$large"
 phase "$large MB: register (default limit)" 54000 -f "$work/big$large.sql" -c "$HWM"
 checks=$((checks + 1))
 if [ "$(psql -X -At -d "$db" -c "SELECT count(*) FROM migrate.revisions WHERE id = 'big$large'")" = 0 ]; then

@@ -27,7 +27,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-# shellcheck source=../scripts/cluster.sh
+# shellcheck source-path=SCRIPTDIR source=../scripts/cluster.sh
 . "$root/test/scripts/cluster.sh"
 
 destdir=${PGM_SERVER_DESTDIR:-$root/build/destdir}
@@ -114,9 +114,9 @@ pgm_cl_wait_ready "$standby" || bail "the standby does not accept connections"
 # wait_replay: until the standby has replayed everything the primary wrote
 wait_replay()
 {
-	local lsn i
+	local lsn
 	lsn=$(pgm_cl_psql "$primary" -d postgres -Atc 'SELECT pg_current_wal_lsn()') || return 1
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		if [ "$(pgm_cl_psql "$standby" -d postgres -Atc \
 			"SELECT pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn")" = t ]; then
 			return 0

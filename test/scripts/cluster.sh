@@ -112,8 +112,7 @@ pgm_cl_psql()
 # (up to 120 s) until a real query works again.
 pgm_cl_wait_ready()
 {
-	local i
-	for i in $(seq 1 1200); do
+	for _ in $(seq 1 1200); do
 		if pgm_cl_psql "$1" -d postgres -Atc 'SELECT 1' >/dev/null 2>&1; then
 			return 0
 		fi
