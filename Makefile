@@ -7,6 +7,8 @@
 #   make test             everything, in a throwaway cluster (test/scripts/test.sh)
 #   make demo             walkthrough in a throwaway cluster (test/scripts/demo.sh)
 #   make bench            test/bench/* in a throwaway cluster (test/scripts/bench.sh)
+#   make fault            test/fault/* (kills, crashes, huge revisions) in a private cluster
+#   make replica          test/replica/* (a primary and a hot standby); also part of make test
 
 EXTENSION   = pg_migrate
 MODULE_big  = $(EXTENSION)
@@ -42,7 +44,7 @@ TAP_DB   ?= $(EXTENSION)_tap
 PG_PROVE ?= pg_prove
 TAP_DIR  ?= test/pgtap
 
-.PHONY: prove test demo bench
+.PHONY: prove test demo bench fault replica
 
 prove:
 	$(bindir)/dropdb --if-exists $(TAP_DB)
@@ -61,3 +63,9 @@ demo:
 
 bench:
 	@bash test/scripts/bench.sh
+
+fault:
+	@bash test/scripts/fault.sh
+
+replica:
+	@bash test/scripts/replica.sh

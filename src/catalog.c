@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -124,6 +125,25 @@ pgm_exec(const char *sql, int nargs, const Oid *types, const Datum *values,
 		elog(ERROR, "pg_migrate: catalog query failed: %s",
 			 SPI_result_code_string(rc));
 	return rc;
+}
+
+/*
+ * pgm_refuse_on_standby: a function that writes (the catalog or, through
+ * revision SQL, the schema) fails at once on a hot standby, before it
+ * locks, reads or runs anything, with the SQLSTATE PostgreSQL gives every
+ * write in recovery and a hint to use the primary.  Without this check a
+ * call would get as far as revision SQL or the first catalog write and
+ * fail there with a message about that statement.
+ */
+void
+pgm_refuse_on_standby(const char *function)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s cannot run on a hot standby", function),
+				 errdetail("This server is in recovery: it replays the primary's changes and accepts no writes of its own."),
+				 errhint("Run it on the primary; once this standby has replayed the change, migrate.current() here shows it.")));
 }
 
 /*

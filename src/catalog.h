@@ -44,6 +44,9 @@ extern MgGraph *pgm_graph(bool fresh);
 /* Same, validated: raises the graph's problem when it cannot be used. */
 extern MgGraph *pgm_graph_ready(bool fresh);
 
+/* Write functions call this first: they cannot run on a hot standby. */
+extern void pgm_refuse_on_standby(const char *function);
+
 /* Raise an MgError from the core with its SQLSTATE. */
 extern void pgm_report(const MgError *err) pg_attribute_noreturn();
 

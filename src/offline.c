@@ -265,6 +265,7 @@ pgm_offline_begin(PG_FUNCTION_ARGS)
 	MgIntList	current = {0};
 	bool		same;
 
+	pgm_refuse_on_standby("migrate.offline_begin()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -363,6 +364,7 @@ pgm_offline_verify(PG_FUNCTION_ARGS)
 {
 	RunStep		s;
 
+	pgm_refuse_on_standby("migrate.offline_verify()");
 	check_begun("migrate.offline_verify()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -396,6 +398,7 @@ pgm_offline_record(PG_FUNCTION_ARGS)
 	bool		isnull;
 	char	   *registered;
 
+	pgm_refuse_on_standby("migrate.offline_record()");
 	check_begun("migrate.offline_record()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,

@@ -23,6 +23,7 @@
 #include "lint.h"
 #include "retry.h"
 #include "runner.h"
+#include "sizelimit.h"
 
 #if PG_VERSION_NUM < 130000
 #error "pg_migrate requires PostgreSQL 13 or later"
@@ -95,6 +96,7 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 	pgm_retry_define_gucs();
 	pgm_lint_define_gucs();
+	pgm_sizelimit_define_gucs();
 	MarkGUCPrefixReserved("pg_migrate");
 	RegisterXactCallback(end_of_transaction, NULL);
 }

@@ -31,6 +31,7 @@
 #include "checksum.h"
 #include "graph.h"
 #include "lint.h"
+#include "sizelimit.h"
 #include "sqlsplit.h"
 
 static const char *const LOOKUP_SQL =
@@ -408,6 +409,7 @@ pgm_revision(PG_FUNCTION_ARGS)
 	bool		have_parents;
 	char	   *id;
 
+	pgm_refuse_on_standby("migrate.revision()");
 	memset(&c, 0, sizeof(c));
 	c.id = text_arg(fcinfo, 0);
 	c.parents = names_arg(fcinfo, 1, &c.nparents, &have_parents, "down_revision");
@@ -434,6 +436,7 @@ pgm_revision(PG_FUNCTION_ARGS)
 	check_names(c.parents, c.nparents, "parent revision id", "down_revision");
 	check_names(c.deps, c.ndeps, "depends_on entry", "depends_on");
 	check_names(c.labels, c.nlabels, "branch label", "branch_labels");
+	pgm_check_revision_size(c.id, c.upgrade, c.downgrade, c.verify);
 	if (c.id != NULL)
 	{
 		for (int i = 0; i < c.nparents; i++)
@@ -483,6 +486,7 @@ pgm_merge(PG_FUNCTION_ARGS)
 	char	   *mark;
 	StringInfoData msg;
 
+	pgm_refuse_on_standby("migrate.merge()");
 	memset(&c, 0, sizeof(c));
 	c.parents = names_arg(fcinfo, 0, &c.nparents, &have_parents, "parents");
 	c.message = text_arg(fcinfo, 1);

@@ -412,6 +412,7 @@ pgm_check_roundtrip(PG_FUNCTION_ARGS)
 	MemoryContext cxt;
 	ResourceOwner owner;
 
+	pgm_refuse_on_standby("migrate.check_roundtrip()");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -500,6 +500,7 @@ run(FunctionCallInfo fcinfo, const char *target, bool upgrade)
 	TimestampTz *ended;
 	bool		ok;
 
+	pgm_refuse_on_standby(upgrade ? "migrate.upgrade()" : "migrate.downgrade()");
 	pgm_refuse_nested(upgrade ? "migrate.upgrade()" : "migrate.downgrade()");
 	pgm_who(&who);
 	if (SPI_connect() != SPI_OK_CONNECT)

@@ -57,6 +57,7 @@ do_stamp(FunctionCallInfo fcinfo, char **targets, int ntargets, bool purge,
 	PgmOwnerSave save;
 	StringInfoData detail;
 
+	pgm_refuse_on_standby("migrate.stamp()");
 	pgm_refuse_nested("migrate.stamp()");
 	pgm_who(&who);
 	if (SPI_connect() != SPI_OK_CONNECT)

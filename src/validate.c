@@ -214,6 +214,7 @@ pgm_repair(PG_FUNCTION_ARGS)
 			  **olds,
 			  **news;
 
+	pgm_refuse_on_standby("migrate.repair()");
 	if (PG_ARGISNULL(1) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

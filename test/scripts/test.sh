@@ -6,7 +6,9 @@
 #   2. pgTAP             pg_prove test/pgtap/ in a database with pgtap and pg_migrate
 #   3. Alembic parity    test/alembic/run.sh, if present (prints TAP)
 #   4. C unit tests      make -C test/unit check, if test/unit/Makefile exists (TAP)
-#   5. Shell suites      test/concurrency/*.sh, test/offline/*.sh (TAP)
+#   5. Shell suites      test/concurrency/*.sh, test/offline/*.sh (TAP),
+#                        test/replica/*.sh (TAP; each builds its own
+#                        primary and hot standby)
 #
 # Each pg_regress test and each TAP assertion is one case; a suite that
 # fails without naming a failed case (crash, bad plan, build error) counts
@@ -81,8 +83,9 @@ in_cluster()
 		pgm_say "unit: no test/unit/Makefile, skipped"
 	fi
 
-	# 5. Concurrency (sessions racing each other) and offline scripts (TAP).
-	for script in test/concurrency/*.sh test/offline/*.sh; do
+	# 5. Concurrency (sessions racing each other), offline scripts and hot
+	# standbys (TAP).
+	for script in test/concurrency/*.sh test/offline/*.sh test/replica/*.sh; do
 		[ -f "$script" ] || continue
 		pgm_run_suite "concurrency-$(basename "$script" .sh)" tap bash "$script"
 	done
