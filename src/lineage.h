@@ -26,5 +26,6 @@ extern const char *pgm_lineage_direction;
 extern void pgm_lineage_begin_run(void);
 extern void pgm_lineage_end_run(void);
 extern void pgm_lineage_reset(void);
+extern void pgm_lineage_pin(const char *revision, const char *direction);
 
 #endif							/* PGM_LINEAGE_H */

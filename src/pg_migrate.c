@@ -21,6 +21,7 @@
 
 #include "lineage.h"
 #include "runner.h"
+#include "worker.h"
 
 #if PG_VERSION_NUM < 130000
 #error "pg_migrate requires PostgreSQL 13 or later"
@@ -91,6 +92,7 @@ _PG_init(void)
 							   PGC_SUSET,
 							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
+	pgm_worker_define_gucs();
 	MarkGUCPrefixReserved("pg_migrate");
 	RegisterXactCallback(end_of_transaction, NULL);
 }

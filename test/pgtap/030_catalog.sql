@@ -210,21 +210,24 @@ SELECT throws_ok($$DELETE FROM migrate.events$$, '42501', NULL,
 				 'the owner cannot DELETE FROM migrate.events');
 
 -- functions: none is SECURITY DEFINER; all pin search_path but the trigger
--- functions and the runners, which run revision SQL with the caller's settings
+-- functions and the runners, which run revision SQL with the caller's settings,
+-- and the procedures, which commit (a procedure with SET cannot)
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace AND p.prosecdef$$,
 				'no function in schema migrate is SECURITY DEFINER');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
 					 AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
+					 AND p.prokind <> 'p'
 					 AND p.proname NOT IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up')
 					 AND NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']$$,
 				'every other callable function in schema migrate pins search_path to pg_catalog, pg_temp');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
-					 AND p.proname IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up')
+					 AND (p.proname IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up')
+						  OR p.prokind = 'p')
 					 AND p.proconfig IS NOT NULL$$,
-				'upgrade(), downgrade() and the offline_*() calls keep the caller''s settings for revision SQL');
+				'upgrade(), downgrade(), the offline_*() calls and the procedures keep the caller''s settings for revision SQL');
 
 /* ------------------------------------------------------------------ status() memory */
 
