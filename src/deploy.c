@@ -15,10 +15,20 @@
  * SQLSTATE.  A new CALL plans again and resumes with the failed revision.
  *
  * A revision registered with transactional => false runs in a background
- * worker (worker.c).  Its round commits right before the worker starts,
- * holding the migration lock at session level so that no other migrator
- * can start the same revision, and records the revision in a new
- * transaction once the worker has succeeded.
+ * worker (worker.c).  Its round takes the worker lock, a session-level
+ * advisory lock that one such revision at a time holds while it runs, and
+ * commits right before the worker starts.  The migration lock is not held
+ * while the worker runs: CREATE INDEX CONCURRENTLY waits for every
+ * transaction that holds a snapshot, and a migrator queued on the lock --
+ * an upgrade() in its caller's transaction -- holds one, so the worker,
+ * the deploy waiting for it and that migrator would wait for each other
+ * for ever.  A deploy whose next revision needs the worker lock while
+ * another session holds it commits, waits for the lock with no snapshot,
+ * and plans again.  upgrade() refuses transactional => false revisions,
+ * and revisions that do not depend on the one running may go ahead.  Once
+ * the worker has succeeded a new transaction takes the migration lock,
+ * checks that the revision is still the next one to apply, runs its verify
+ * SQL, records it and commits; then the worker lock is released.
  *
  * Memory: everything that must outlive a commit lives in a context under
  * TopMemoryContext that the call deletes when it ends, also on error.
@@ -37,9 +47,14 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
+
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
 
 #include "catalog.h"
 #include "lineage.h"
@@ -56,6 +71,22 @@ static const char *const FAILURE_SQL =
 "  pg_catalog.make_interval(secs => $5 OPERATOR(pg_catalog./) 1000000.0), $6, $7, $8, $9, "
 "  pg_catalog.inet_client_addr(), $10, pg_catalog.pg_current_xact_id())";
 
+/*
+ * The worker lock: the advisory lock pg_advisory_lock(1885757293,
+ * 1768387169) takes ("pg_m" and "igra" as two int4), held by the session
+ * whose background worker runs a transactional => false revision.
+ */
+#define PGM_WORKER_KEY1 1885757293
+#define PGM_WORKER_KEY2 1768387169
+
+static const char *const WORKER_HOLDER_SQL =
+"SELECT pid FROM pg_catalog.pg_locks "
+"WHERE locktype OPERATOR(pg_catalog.=) 'advisory' AND granted "
+"  AND database OPERATOR(pg_catalog.=) $1 "
+"  AND classid OPERATOR(pg_catalog.=) $2 AND objid OPERATOR(pg_catalog.=) $3 "
+"  AND objsubid OPERATOR(pg_catalog.=) 2 "
+"LIMIT 1";
+
 /* One call of migrate.deploy(). */
 typedef struct Deploy
 {
@@ -71,7 +102,7 @@ typedef struct Round
 {
 	ResourceOwner owner;		/* of the top-level transaction */
 	bool		in_subxact;
-	bool		holding;		/* the migration lock, at session level */
+	bool		holding;		/* the worker lock */
 	RunStep    *step;			/* NULL until a revision is chosen */
 	int			stepno;
 	int			nsteps;
@@ -135,6 +166,126 @@ verify_context(void *arg)
 }
 
 /*
+ * worker_lock_tag: the tag of the worker lock.
+ */
+static void
+worker_lock_tag(LOCKTAG *tag)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, PGM_WORKER_KEY1, PGM_WORKER_KEY2, 2);
+}
+
+/*
+ * try_worker_lock: take the worker lock at session level if it is free.
+ */
+static bool
+try_worker_lock(void)
+{
+	LOCKTAG		tag;
+
+	worker_lock_tag(&tag);
+	return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/*
+ * release_worker_lock: release the worker lock this session holds.
+ */
+static void
+release_worker_lock(void)
+{
+	LOCKTAG		tag;
+
+	worker_lock_tag(&tag);
+	if (!LockRelease(&tag, ExclusiveLock, true))
+		elog(WARNING, "pg_migrate: the worker lock was not held");
+}
+
+/*
+ * worker_lock_holder: the pid of the session holding the worker lock, or 0.
+ */
+static int
+worker_lock_holder(void)
+{
+	Oid			types[3] = {OIDOID, OIDOID, OIDOID};
+	Datum		values[3];
+	int			pid = 0;
+	bool		isnull;
+
+	values[0] = ObjectIdGetDatum(MyDatabaseId);
+	values[1] = ObjectIdGetDatum((Oid) PGM_WORKER_KEY1);
+	values[2] = ObjectIdGetDatum((Oid) PGM_WORKER_KEY2);
+	pgm_exec(WORKER_HOLDER_SQL, 3, types, values, NULL, false, 1, SPI_OK_SELECT);
+	if (SPI_processed == 1)
+		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+										  SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return pid;
+}
+
+/*
+ * wait_for_worker_lock: wait (holding no snapshot: the caller has just
+ * committed) until the session running a background worker is done with
+ * it, at most pg_migrate.migration_lock_timeout; then let go of the lock.
+ */
+static void
+wait_for_worker_lock(int holder)
+{
+	LOCKTAG		tag;
+	int			saved = LockTimeout;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	worker_lock_tag(&tag);
+	LockTimeout = pgm_migration_lock_timeout;
+	PG_TRY();
+	{
+		(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		LockTimeout = saved;
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("could not get the migration lock within %d ms",
+						pgm_migration_lock_timeout),
+				 errdetail("Backend %d runs a transactional => false revision in a background worker.",
+						   holder),
+				 errhint("Wait for that migration to finish, or raise pg_migrate.migration_lock_timeout.")));
+	}
+	PG_END_TRY();
+	LockTimeout = saved;
+	LockRelease(&tag, ExclusiveLock, true);
+}
+
+/*
+ * check_still_next: under the migration lock, after the worker: is the
+ * revision still the one revision left to apply for its own target (its
+ * ancestors applied, itself not)?  A downgrade or stamp meanwhile could
+ * have changed that.
+ */
+static void
+check_still_next(const RunStep *s)
+{
+	MgGraph    *g = pgm_graph_ready(true);
+	MgIntList	plan = {0};
+	MgError		err;
+
+	if (!mg_plan_upgrade(g, s->id, &plan, &err) || plan.n != 1 ||
+		strcmp(g->revs[plan.v[0]].id, s->id) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the applied revisions changed while revision \"%s\" ran in a background worker",
+						s->id),
+				 errdetail("Its statements ran, but it is no longer the next revision to apply (a downgrade or stamp ran meanwhile), so it was not recorded."),
+				 errhint("Compare migrate.current() with the objects the revision creates, then record the state with migrate.stamp() and CALL migrate.deploy() again.")));
+}
+
+/*
  * run_in_transaction: an ordinary revision: run, record, commit.
  */
 static void
@@ -156,9 +307,9 @@ run_in_transaction(Deploy *d, Round *r)
 }
 
 /*
- * run_in_worker: a transactional => false revision.  The round commits
- * (keeping the migration lock), a background worker runs the revision,
- * and a new transaction runs its verify SQL and records it.
+ * run_in_worker: a transactional => false revision, the worker lock held.
+ * The round commits, a background worker runs the revision, and a new
+ * transaction checks it, runs its verify SQL and records it.
  */
 static void
 run_in_worker(Deploy *d, Round *r)
@@ -172,8 +323,6 @@ run_in_worker(Deploy *d, Round *r)
 			 "pg_migrate: deploy %s (%d/%d), in a background worker",
 			 r->step->id, r->stepno, r->nsteps);
 	pgstat_report_activity(STATE_RUNNING, activity);
-	pgm_hold_migration_lock(true);
-	r->holding = true;
 	end_subxact(r);
 	SPI_commit();
 	/* no SPI call, no catalog access here: this backend holds no snapshot */
@@ -181,7 +330,8 @@ run_in_worker(Deploy *d, Round *r)
 	us = micros_since(r->start, &ended);
 
 	begin_subxact(r);
-	pgm_acquire_migration_lock();	/* held already: granted at once */
+	pgm_acquire_migration_lock();
+	check_still_next(r->step);
 	if (r->step->verify)
 	{
 		ErrorContextCallback cb;
@@ -197,7 +347,7 @@ run_in_worker(Deploy *d, Round *r)
 	pgm_record_steps(&d->who, r->step, 1, true, d->target, &us, &ended);
 	end_subxact(r);
 	SPI_commit();
-	pgm_hold_migration_lock(false);
+	release_worker_lock();
 	r->holding = false;
 }
 
@@ -249,6 +399,34 @@ deploy_one(Deploy *d, Round *r)
 	r->nsteps = d->done + plan.n;
 	g = NULL;					/* revision SQL may reload the cache */
 
+	if (!r->step->transactional)
+	{
+		if (try_worker_lock())
+			r->holding = true;
+		else
+		{
+			/*
+			 * Another session runs a revision in a background worker: wait
+			 * for it outside any transaction's snapshot, then plan again.
+			 */
+			int			holder = worker_lock_holder();
+
+			r->step = NULL;
+			end_subxact(r);
+			SPI_commit();
+			snprintf(activity, sizeof(activity),
+					 "pg_migrate: deploy waiting for the background worker of backend %d",
+					 holder);
+			pgstat_report_activity(STATE_RUNNING, activity);
+			if (!pgm_quiet)
+				ereport(NOTICE,
+						(errmsg("waiting for backend %d, which runs a revision in a background worker",
+								holder)));
+			wait_for_worker_lock(holder);
+			return;
+		}
+	}
+
 	snprintf(activity, sizeof(activity), "pg_migrate: deploy %s (%d/%d)",
 			 r->step->id, r->stepno, r->nsteps);
 	pgstat_report_activity(STATE_RUNNING, activity);
@@ -273,8 +451,7 @@ deploy_one(Deploy *d, Round *r)
 
 /*
  * abort_round: undo what the failed round did: its subtransactions, its
- * transaction, the migration lock held at session level.  A new
- * transaction is open afterwards.
+ * transaction, the worker lock.  A new transaction is open afterwards.
  */
 static void
 abort_round(Round *r)
@@ -290,7 +467,7 @@ abort_round(Round *r)
 	SPI_rollback();
 	if (r->holding)
 	{
-		pgm_hold_migration_lock(false);
+		release_worker_lock();
 		r->holding = false;
 	}
 }

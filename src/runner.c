@@ -184,28 +184,6 @@ pgm_acquire_migration_lock(void)
 }
 
 /*
- * pgm_hold_migration_lock: keep the migration lock, which this transaction
- * holds, past its end (hold = true) until released with hold = false.
- * CALL migrate.deploy() holds it while a background worker runs a
- * revision between two of its transactions.
- */
-void
-pgm_hold_migration_lock(bool hold)
-{
-	LOCKTAG		tag;
-
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (PGM_LOCK_KEY >> 32),
-						 (uint32) PGM_LOCK_KEY, 1);
-	if (hold)
-	{
-		if (LockAcquire(&tag, ExclusiveLock, true, true) == LOCKACQUIRE_NOT_AVAIL)
-			elog(ERROR, "pg_migrate: the migration lock is not held by this transaction");
-	}
-	else if (!LockRelease(&tag, ExclusiveLock, true))
-		elog(WARNING, "pg_migrate: the migration lock was not held");
-}
-
-/*
  * pgm_set_running: mark that revision SQL runs in this backend (the write
  * functions refuse to be called from it); for runners outside this file.
  */

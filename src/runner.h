@@ -39,7 +39,6 @@ typedef enum PgmRunMode
 } PgmRunMode;
 
 extern void pgm_acquire_migration_lock(void);
-extern void pgm_hold_migration_lock(bool hold);
 extern void pgm_set_running(bool on);
 extern void pgm_run_revision(const RunStep *s, int stepno, int nsteps,
 							 bool upgrade, PgmRunMode mode);

@@ -77,6 +77,7 @@
 #define PGM_QUEUE_SIZE		16384
 #define PGM_MAX_CREATED		64
 #define PGM_DROPPED_SIZE	1024
+#define PGM_NAME_SIZE		(2 * (2 * NAMEDATALEN + 2) + 2)
 
 /* How long to wait for a worker to stop after it was told to. */
 #define PGM_STOP_WAIT_MS	60000
@@ -119,6 +120,7 @@ typedef struct PgmWorkerShared
 	Oid			created[PGM_MAX_CREATED];
 	int			ndropped;		/* invalid indexes dropped (DROP_INVALID) */
 	char		dropped[PGM_DROPPED_SIZE];
+	char		dropping[PGM_NAME_SIZE];	/* the one being dropped now */
 	char		data[FLEXIBLE_ARRAY_MEMBER];
 } PgmWorkerShared;
 
@@ -161,6 +163,7 @@ typedef struct WorkerResult
 	Oid			created[PGM_MAX_CREATED];
 	int			ndropped;
 	char	   *dropped;
+	char	   *dropping;
 } WorkerResult;
 
 /*
@@ -546,6 +549,7 @@ launch(PgmJobKind kind, const PgmWorkerJob *job, const Oid *oids, int noids,
 	}
 	res->ndropped = sh->ndropped;
 	res->dropped = pnstrdup(sh->dropped, sizeof(sh->dropped));
+	res->dropping = pnstrdup(sh->dropping, sizeof(sh->dropping));
 	SpinLockRelease(&sh->mutex);
 	dsm_detach(seg);
 	pfree(handle);
@@ -576,11 +580,18 @@ cleanup_note(const PgmWorkerJob *job, const WorkerResult *run)
 		case PGM_WORKER_NO_SLOT:
 			return "An invalid index it left behind could not be dropped: no background worker slot was free; drop it with DROP INDEX CONCURRENTLY (SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid lists invalid indexes).";
 		case PGM_WORKER_TIMED_OUT:
-			return psprintf("Dropping the invalid index it left behind did not finish within pg_migrate.worker_timeout either%s%s; drop it with DROP INDEX CONCURRENTLY.",
-							res.ndropped ? "; dropped: " : "", res.ndropped ? res.dropped : "");
+			if (res.dropping[0] == '\0')
+				return "Dropping the invalid index it left behind did not finish within pg_migrate.worker_timeout either: drop it with DROP INDEX CONCURRENTLY (SELECT indexrelid::regclass FROM pg_index WHERE NOT indisvalid lists invalid indexes).";
+			return psprintf("The invalid index %s it left behind could not be dropped within pg_migrate.worker_timeout either (a transaction using the table holds DROP INDEX CONCURRENTLY up too): drop it with DROP INDEX CONCURRENTLY %s before the next CALL.",
+							res.dropping, res.dropping);
 		default:
-			return psprintf("An invalid index it left behind could not be dropped (%s); drop it with DROP INDEX CONCURRENTLY.",
-							res.error && res.error->message ? res.error->message : "see the server log");
+			if (res.dropping[0] == '\0')
+				return psprintf("An invalid index it left behind could not be dropped (%s): drop it with DROP INDEX CONCURRENTLY.",
+								res.error && res.error->message ? res.error->message : "see the server log");
+			return psprintf("The invalid index %s it left behind could not be dropped (%s): drop it with DROP INDEX CONCURRENTLY %s before the next CALL.",
+							res.dropping,
+							res.error && res.error->message ? res.error->message : "see the server log",
+							res.dropping);
 	}
 }
 
@@ -847,8 +858,12 @@ drop_invalid(PgmWorkerShared *sh, MemoryContext stmt_cxt)
 		CommitTransactionCommand();
 		if (name == NULL)
 			continue;
+		SpinLockAcquire(&sh->mutex);
+		strlcpy(sh->dropping, name, sizeof(sh->dropping));
+		SpinLockRelease(&sh->mutex);
 		run_top_level(psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", name), stmt_cxt);
 		SpinLockAcquire(&sh->mutex);
+		sh->dropping[0] = '\0';
 		if (strlen(sh->dropped) + strlen(name) + 3 < sizeof(sh->dropped))
 		{
 			if (sh->ndropped > 0)
