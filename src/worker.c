@@ -356,6 +356,8 @@ wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *mqh,
 {
 	TimestampTz start = GetCurrentTimestamp();
 	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext msg_cxt = AllocSetContextCreate(cxt, "pg_migrate worker messages",
+												  ALLOCSET_SMALL_SIZES);
 
 	before_shmem_exit(terminate_at_exit, PointerGetDatum(handle));
 	PG_TRY();
@@ -382,6 +384,8 @@ wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *mqh,
 					ended = true;	/* it exited (or never started) */
 					break;
 				}
+				/* a NOTICE is forgotten once passed on; the error is kept */
+				MemoryContextSwitchTo(msg_cxt);
 				SpinLockAcquire(&sh->mutex);
 				stmtno = sh->statement;
 				SpinLockRelease(&sh->mutex);
@@ -403,6 +407,9 @@ wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *mqh,
 					context = psprintf("dropping the invalid index left by revision \"%s\", in a background worker",
 									   job->revision);
 				take_message(data, nbytes, context, stmt_text, res);
+				MemoryContextSwitchTo(cxt);
+				if (res->error == NULL)
+					MemoryContextReset(msg_cxt);
 			}
 			if (ended)
 				break;
