@@ -50,7 +50,8 @@ CALL migrate.deploy('d1');
 -- runs in a background worker: the index is valid and its lineage is the
 -- revision's.
 SELECT migrate.revision(id => 'd4', message => 'index on v', transactional => false,
-    upgrade => 'CREATE INDEX CONCURRENTLY items_v ON items (v)', downgrade => 'DROP INDEX items_v');
+    upgrade => 'CREATE INDEX CONCURRENTLY items_v ON items (v)', downgrade => 'DROP INDEX items_v',
+    verify => $$SELECT indisvalid FROM pg_index WHERE indexrelid = 'items_v'::regclass$$);
 SELECT step, revision, operation FROM migrate.plan('heads');
 CALL migrate.deploy();
 SELECT indexrelid::regclass::text AS index, indisvalid, indisready FROM pg_index

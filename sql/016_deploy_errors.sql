@@ -79,6 +79,24 @@ CALL migrate.deploy();
 SELECT indexrelid::regclass::text AS index, indisvalid FROM pg_index WHERE indrelid = 'dup'::regclass;
 SELECT revision FROM migrate.current();
 
+-- A verify that fails after the worker: the revision is not recorded, but
+-- what the worker built stays (it committed); the error says which
+-- revision and step.
+SELECT migrate.revision(id => 'e2b', message => 'verified index', transactional => false,
+    upgrade => 'CREATE INDEX CONCURRENTLY dup_id ON dup (id)',
+    verify => $$SELECT count(*) = 0 FROM dup$$);
+CALL migrate.deploy();
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision FROM migrate.current();
+SELECT indexrelid::regclass::text AS index, indisvalid FROM pg_index WHERE indrelid = 'dup'::regclass ORDER BY 1;
+SELECT kind, revision, sqlstate FROM migrate.events WHERE kind = 'failure' AND revision = 'e2b';
+-- fixed: the verify replaced, the index kept by IF NOT EXISTS
+SELECT migrate.revision(id => 'e2b', down_revision => '{e2}', message => 'verified index', transactional => false,
+    upgrade => 'CREATE INDEX CONCURRENTLY IF NOT EXISTS dup_id ON dup (id)',
+    verify => $$SELECT count(*) = 3 FROM dup$$);
+CALL migrate.deploy();
+SELECT revision FROM migrate.current();
+
 -- 6. A role without privileges on the table gets its own error from the
 -- worker, which runs as that role.
 CREATE ROLE pgm_deployer;

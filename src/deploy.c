@@ -161,7 +161,7 @@ verify_context(void *arg)
 {
 	Round	   *r = (Round *) arg;
 
-	errcontext("verify of revision \"%s\" (step %d/%d)",
+	errcontext("verify of revision \"%s\" (step %d/%d), after its statements ran and committed in a background worker",
 			   r->step->id, r->stepno, r->nsteps);
 }
 

@@ -9,8 +9,10 @@
 #      once the long transaction has ended a new CALL applies it.  When the
 #      long transaction has used the table, the DROP INDEX CONCURRENTLY of
 #      the cleanup waits for it too: the error names the index left.
-#   2. The caller cancelled while its worker runs: the worker is stopped,
-#      the invalid index dropped, the cancellation raised and recorded.
+#   2. The caller cancelled while its worker runs (pg_stat_activity shows
+#      the step in the caller and the statement in the worker): the worker
+#      is stopped, the invalid index dropped, the cancellation raised and
+#      recorded.
 #   3. The caller terminated while its worker runs: the worker is stopped
 #      with it and the worker lock is free again.
 #   4. No free background worker slot (parallel query workers hold them
@@ -45,7 +47,7 @@ q -c 'CREATE EXTENSION pg_migrate' \
 	-c "SELECT migrate.revision(id => 'w2', message => 'after', upgrade => 'CREATE TABLE w2 (id int)')" \
 	>/dev/null || { echo "Bail out! setup failed"; exit 1; }
 
-echo "1..17"
+echo "1..18"
 n=0
 fail=0
 ok() {
@@ -158,6 +160,12 @@ SQL
 deployer=$!
 bg_pids+=("$deployer")
 wait_worker || echo "# no worker seen"
+act=$(q -c "SELECT query FROM pg_stat_activity WHERE application_name = 'deploy_cancelled'")
+wact=$(q -c "SELECT application_name || ': ' || query FROM pg_stat_activity WHERE backend_type = 'pg_migrate deploy'")
+[ "$act" = 'pg_migrate: deploy w3 (1/1), in a background worker' ] &&
+	[ "$wact" = 'pg_migrate deploy: CREATE INDEX CONCURRENTLY t_id_v ON t (id, v)' ]
+ok $? "activity: pg_stat_activity shows the step in the deploying session and the statement in its worker" \
+	"$(printf 'session: %s\nworker: %s' "$act" "$wact")"
 q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'deploy_cancelled'" >/dev/null
 wait "$deployer"
 grep -q 'canceling statement due to user request' "$work/cancel.out" && grep -q 'sqlstate=57014' "$work/cancel.out"
