@@ -327,8 +327,8 @@ take_message(const char *data, Size nbytes, const char *context,
 	{
 		edata.internalpos = edata.cursorpos;
 		edata.internalquery = pstrdup(stmt_text);
-		edata.cursorpos = 0;
 	}
+	edata.cursorpos = 0;
 	edata.context = edata.context ?
 		psprintf("%s\n%s", edata.context, context) : pstrdup(context);
 
