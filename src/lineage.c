@@ -308,6 +308,8 @@ pgm_lineage_reset(void)
 void
 pgm_lineage_pin(const char *revision, const char *direction)
 {
+	if (pinned_revision != NULL)
+		pfree(pinned_revision);
 	pinned_revision = revision ? MemoryContextStrdup(TopMemoryContext, revision) : NULL;
 	pinned_direction = revision ? direction : NULL;
 	pgm_lineage_revision = pinned_revision;
