@@ -75,8 +75,9 @@ ORDER BY c::regclass::text;
 -- Every function pins its search_path, except upgrade(), downgrade(),
 -- check_roundtrip() and the offline_*() calls of offline scripts, which run
 -- revision SQL with the caller's settings (their own queries qualify every
--- name); the backfill() procedure, which commits (so cannot carry SET) and
--- runs the caller's clauses with the caller's settings; the tap_*()
+-- name); the deploy() and backfill() procedures, which commit (so cannot
+-- carry SET) and run revision SQL or the caller's clauses with the caller's
+-- settings; the tap_*()
 -- helpers, which call pgTAP through the caller's search_path; lint(), which
 -- resolves the names of the SQL it reads as that SQL will when it runs (it
 -- runs none of it); and the trigger functions, which run no SQL of the

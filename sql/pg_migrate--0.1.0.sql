@@ -331,6 +331,26 @@ AS 'MODULE_PATHNAME', 'pgm_downgrade';
 COMMENT ON FUNCTION migrate.downgrade(text) IS
 'Unapply revisions down to target (kept applied) in the caller''s transaction, as migrate.plan(target, ''downgrade'') lists them; one row per revision run.';
 
+/* ---- deploy (begin) ---- */
+
+/*
+ * CALL migrate.deploy(): a procedure that commits after each revision, so
+ * it cannot carry SET search_path (revision SQL runs with the caller's
+ * settings; the C code qualifies every name it uses itself).
+ */
+CREATE PROCEDURE migrate.deploy(target text DEFAULT 'heads')
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'pgm_deploy';
+COMMENT ON PROCEDURE migrate.deploy(text) IS
+'Apply every pending revision up to target (default: all heads), each in a transaction of its own committed before the next; revisions registered with transactional => false run in a background worker.  A failure is recorded in migrate.events and leaves the earlier revisions applied; CALL it again to resume.  Call it outside a transaction block.';
+REVOKE EXECUTE ON PROCEDURE migrate.deploy(text) FROM PUBLIC;
+
+-- the SQLSTATE of a failure that CALL migrate.deploy() recorded
+ALTER TABLE migrate.events ADD COLUMN sqlstate text;
+COMMENT ON COLUMN migrate.events.sqlstate IS 'SQLSTATE of the error, for a failure.';
+
+/* ---- deploy (end) ---- */
+
 /* ------------------------------------------------------------------------
  * Offline SQL
  * ------------------------------------------------------------------------ */

@@ -1208,6 +1208,7 @@ pgm_backfill(PG_FUNCTION_ARGS)
 	int64		pause_ms;
 	double		secs;
 
+	pgm_refuse_on_standby("migrate.backfill()");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1337,6 +1338,8 @@ pgm_backfill_reset(PG_FUNCTION_ARGS)
 	char	   *relname;
 	char	   *nsp;
 	bool		found;
+
+	pgm_refuse_on_standby("migrate.backfill_reset()");
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,

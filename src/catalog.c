@@ -133,7 +133,9 @@ pgm_exec(const char *sql, int nargs, const Oid *types, const Datum *values,
  * locks, reads or runs anything, with the SQLSTATE PostgreSQL gives every
  * write in recovery and a hint to use the primary.  Without this check a
  * call would get as far as revision SQL or the first catalog write and
- * fail there with a message about that statement.
+ * fail there with a message about that statement.  A read-only
+ * transaction (BEGIN READ ONLY, default_transaction_read_only) is refused
+ * the same way, with its own message.
  */
 void
 pgm_refuse_on_standby(const char *function)
@@ -144,6 +146,12 @@ pgm_refuse_on_standby(const char *function)
 				 errmsg("%s cannot run on a hot standby", function),
 				 errdetail("This server is in recovery: it replays the primary's changes and accepts no writes of its own."),
 				 errhint("Run it on the primary; once this standby has replayed the change, migrate.current() here shows it.")));
+	if (XactReadOnly)
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s cannot run in a read-only transaction", function),
+				 errdetail("It writes to the database, which a read-only transaction does not allow."),
+				 errhint("Run it in a read-write transaction (BEGIN READ WRITE, or default_transaction_read_only off).")));
 }
 
 /*

@@ -94,6 +94,14 @@ static const char *const RECORD_SQL =
 static bool batching = false;
 static struct Changes *pending = NULL;
 
+/*
+ * The revision of a process that runs one revision across many
+ * transactions (deploy's background worker: CREATE INDEX CONCURRENTLY
+ * commits in the middle of its statement); it outlives every commit.
+ */
+static char *pinned_revision = NULL;
+static const char *pinned_direction = NULL;
+
 /* The changes one trigger call found, written with one statement. */
 typedef struct Changes
 {
@@ -290,15 +298,31 @@ pgm_lineage_end_run(void)
 }
 
 /*
- * pgm_lineage_reset: forget everything at the end of a transaction.
+ * pgm_lineage_reset: forget everything at the end of a transaction (but a
+ * pinned revision).
  */
 void
 pgm_lineage_reset(void)
 {
 	batching = false;
 	pending = NULL;
-	pgm_lineage_revision = NULL;
-	pgm_lineage_direction = NULL;
+	pgm_lineage_revision = pinned_revision;
+	pgm_lineage_direction = pinned_direction;
+}
+
+/*
+ * pgm_lineage_pin: record every change this process makes from now on
+ * against the revision, in every transaction (NULL: stop).
+ */
+void
+pgm_lineage_pin(const char *revision, const char *direction)
+{
+	if (pinned_revision != NULL)
+		pfree(pinned_revision);
+	pinned_revision = revision ? MemoryContextStrdup(TopMemoryContext, revision) : NULL;
+	pinned_direction = revision ? direction : NULL;
+	pgm_lineage_revision = pinned_revision;
+	pgm_lineage_direction = pinned_direction;
 }
 
 /*

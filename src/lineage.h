@@ -28,5 +28,6 @@ extern void pgm_lineage_end_run(void);
 extern void pgm_lineage_reset(void);
 extern int	pgm_lineage_mark(void);
 extern void pgm_lineage_rewind(int mark);
+extern void pgm_lineage_pin(const char *revision, const char *direction);
 
 #endif							/* PGM_LINEAGE_H */

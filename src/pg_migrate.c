@@ -24,6 +24,7 @@
 #include "retry.h"
 #include "runner.h"
 #include "sizelimit.h"
+#include "worker.h"
 
 #if PG_VERSION_NUM < 130000
 #error "pg_migrate requires PostgreSQL 13 or later"
@@ -97,6 +98,7 @@ _PG_init(void)
 	pgm_retry_define_gucs();
 	pgm_lint_define_gucs();
 	pgm_sizelimit_define_gucs();
+	pgm_worker_define_gucs();
 	MarkGUCPrefixReserved("pg_migrate");
 	RegisterXactCallback(end_of_transaction, NULL);
 }

@@ -185,6 +185,16 @@ pgm_acquire_migration_lock(void)
 }
 
 /*
+ * pgm_set_running: mark that revision SQL runs in this backend (the write
+ * functions refuse to be called from it); for runners outside this file.
+ */
+void
+pgm_set_running(bool on)
+{
+	runner_active = on;
+}
+
+/*
  * pgm_copy_steps: the ids, messages and SQL of the planned revisions, in this
  * function's memory: revision SQL may make the graph cache reload.
  */

@@ -39,6 +39,7 @@ typedef enum PgmRunMode
 } PgmRunMode;
 
 extern void pgm_acquire_migration_lock(void);
+extern void pgm_set_running(bool on);
 extern void pgm_run_revision(const RunStep *s, int stepno, int nsteps,
 							 bool upgrade, PgmRunMode mode);
 extern RunStep *pgm_copy_steps(MgGraph *g, const MgIntList *plan, bool upgrade);

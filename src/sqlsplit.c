@@ -7,8 +7,13 @@
  * Registration uses it to refuse what can never run inside a revision --
  * psql meta-commands, COPY from or to the client, transaction control --
  * and statements that cannot run inside a transaction block unless the
- * revision says transactional => false.  The runner uses it to execute a
- * revision statement by statement, so an error can name the statement.
+ * revision says transactional => false.  A transactional => false revision,
+ * which CALL migrate.deploy() runs in a background worker statement by
+ * statement with a commit after each, may hold only such statements (and
+ * CALL migrate.backfill(), which commits per batch): an ordinary statement
+ * there would commit on its own, half a change.  The runner uses it to
+ * execute a revision statement by statement, so an error can name the
+ * statement.
  *
  *-------------------------------------------------------------------------
  */
@@ -132,6 +137,30 @@ statement_kind(Node *stmt, bool *nontransactional)
 }
 
 /*
+ * worker_statement: may the statement run in a transactional => false
+ * revision?  The non-transactional index and vacuum commands, and CALL
+ * migrate.backfill(...), which commits per batch when called at top level.
+ */
+static bool
+worker_statement(Node *stmt, const char *kind, bool nontransactional)
+{
+	if (nontransactional)
+		return strcmp(kind, "CREATE INDEX CONCURRENTLY") == 0 ||
+			strcmp(kind, "DROP INDEX CONCURRENTLY") == 0 ||
+			strcmp(kind, "REINDEX CONCURRENTLY") == 0 ||
+			strcmp(kind, "VACUUM") == 0;
+	if (IsA(stmt, CallStmt))
+	{
+		List	   *name = ((CallStmt *) stmt)->funccall->funcname;
+
+		return list_length(name) == 2 &&
+			strcmp(strVal(linitial(name)), "migrate") == 0 &&
+			strcmp(strVal(lsecond(name)), "backfill") == 0;
+	}
+	return false;
+}
+
+/*
  * first_line_of: the first line of a statement that is not blank or a
  * comment, cut to 80 characters; *lineno advances to that line.
  */
@@ -238,6 +267,7 @@ pgm_split_sql(const char *sql, const char *what, const char *revision)
 		while (isspace((unsigned char) st->text[0]))
 			st->text++;
 		st->kind = statement_kind(rs->stmt, &st->nontransactional);
+		st->worker_ok = worker_statement(rs->stmt, st->kind, st->nontransactional);
 		st->transaction_control = IsA(rs->stmt, TransactionStmt);
 		st->copy_client = IsA(rs->stmt, CopyStmt) &&
 			((CopyStmt *) rs->stmt)->filename == NULL &&
@@ -249,8 +279,11 @@ pgm_split_sql(const char *sql, const char *what, const char *revision)
 
 /*
  * pgm_check_revision_sql: refuse, at registration, what a revision can never
- * run: COPY from or to the client, transaction control, and -- in a
- * revision that runs inside a transaction -- statements that cannot.
+ * run: COPY from or to the client, transaction control, in a revision that
+ * runs inside a transaction statements that cannot, and in the upgrade SQL
+ * of one that does not (transactional => false) any other statement.  The
+ * downgrade SQL of such a revision runs in migrate.downgrade(), inside a
+ * transaction, so it is held to the first rule only.
  */
 void
 pgm_check_revision_sql(const char *sql, const char *what, const char *revision,
@@ -284,5 +317,12 @@ pgm_check_revision_sql(const char *sql, const char *what, const char *revision,
 							what, revision, st->number, st->kind),
 					 errdetail("Statement %d, line %d: %s", st->number, st->lineno, st->first_line),
 					 errhint("Register the revision with transactional => false; such revisions run with CALL migrate.deploy().")));
+		if (!transactional && !st->worker_ok && strcmp(what, "upgrade") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s SQL of revision \"%s\", statement %d: %s is not allowed in a revision with transactional => false",
+							what, revision, st->number, st->kind),
+					 errdetail("Statement %d, line %d: %s", st->number, st->lineno, st->first_line),
+					 errhint("Such a revision runs outside a transaction block, each statement committing on its own, so it may hold only CREATE INDEX CONCURRENTLY, REINDEX CONCURRENTLY, DROP INDEX CONCURRENTLY, VACUUM and CALL migrate.backfill(); move the other statements into a revision of their own.")));
 	}
 }

@@ -22,6 +22,8 @@ typedef struct PgmStmt
 	char	   *first_line;		/* its first line, for messages */
 	const char *kind;			/* "CREATE INDEX CONCURRENTLY", "COMMIT" ... */
 	bool		nontransactional;	/* cannot run inside a transaction block */
+	bool		worker_ok;		/* may run in a transactional => false
+								 * revision (deploy's background worker) */
 	bool		transaction_control;	/* BEGIN, COMMIT, SAVEPOINT ... */
 	bool		copy_client;	/* COPY FROM STDIN / TO STDOUT */
 } PgmStmt;

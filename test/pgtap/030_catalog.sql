@@ -212,22 +212,23 @@ SELECT throws_ok($$DELETE FROM migrate.events$$, '42501', NULL,
 -- functions: none is SECURITY DEFINER; all pin search_path but the trigger
 -- functions and the runners, which run revision SQL with the caller's settings,
 -- lint(), which resolves the names of the SQL it reads as that SQL will, and
--- backfill(), which commits, so cannot carry SET, and runs the caller's
--- clauses with the caller's settings
+-- the procedures, which commit (a procedure with SET cannot)
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace AND p.prosecdef$$,
 				'no function in schema migrate is SECURITY DEFINER');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
 					 AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
-					 AND p.proname NOT IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up', 'lint', 'backfill')
+					 AND p.prokind <> 'p'
+					 AND p.proname NOT IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up', 'lint')
 					 AND NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']$$,
 				'every other callable function in schema migrate pins search_path to pg_catalog, pg_temp');
 SELECT is_empty($$SELECT p.oid::regprocedure::text FROM pg_proc p
 				   WHERE p.pronamespace = 'migrate'::regnamespace
-					 AND p.proname IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up', 'lint', 'backfill')
+					 AND (p.proname IN ('upgrade', 'downgrade', 'offline_begin', 'offline_verify', 'offline_record', 'check_roundtrip', 'tap_roundtrip', 'tap_single_head', 'tap_up_down_up', 'lint')
+						  OR p.prokind = 'p')
 					 AND p.proconfig IS NOT NULL$$,
-				'upgrade(), downgrade() and the offline_*() calls keep the caller''s settings for revision SQL');
+				'upgrade(), downgrade(), the offline_*() calls and the procedures keep the caller''s settings for revision SQL');
 
 /* ------------------------------------------------------------------ status() memory */
 
