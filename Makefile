@@ -9,6 +9,7 @@
 #   make bench            test/bench/* in a throwaway cluster (test/scripts/bench.sh)
 #   make fault            test/fault/* (kills, crashes, huge revisions) in a private cluster
 #   make replica          test/replica/* (a primary and a hot standby); also part of make test
+#   make load             test/load/load.sh: a schema change under pgbench traffic (test/scripts/load.sh)
 
 EXTENSION   = pg_migrate
 MODULE_big  = $(EXTENSION)
@@ -44,7 +45,7 @@ TAP_DB   ?= $(EXTENSION)_tap
 PG_PROVE ?= pg_prove
 TAP_DIR  ?= test/pgtap
 
-.PHONY: prove test demo bench fault replica
+.PHONY: prove test demo bench load fault replica
 
 prove:
 	$(bindir)/dropdb --if-exists $(TAP_DB)
@@ -69,3 +70,6 @@ fault:
 
 replica:
 	@bash test/scripts/replica.sh
+
+load:
+	@bash test/scripts/load.sh

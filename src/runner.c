@@ -110,7 +110,7 @@ pgm_refuse_nested(const char *function)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s cannot be called from inside a revision", function),
-				 errdetail("A revision's SQL is running in migrate.upgrade() or migrate.downgrade()."),
+				 errdetail("A revision's SQL is running in migrate.upgrade(), migrate.downgrade() or migrate.deploy()."),
 				 errhint("Register, stamp and run revisions outside revision SQL.")));
 }
 
