@@ -44,7 +44,7 @@
 # change should give).
 #
 # Settings (environment): PGM_LOAD_ROWS (5000000), PGM_LOAD_CLIENTS (8),
-# PGM_LOAD_LOCK_TIMEOUT (100ms), PGM_LOAD_BATCH (5000), PGM_LOAD_HOLD (5 s),
+# PGM_LOAD_LOCK_TIMEOUT (100ms), PGM_LOAD_BATCH (2000), PGM_LOAD_HOLD (5 s),
 # PGM_LOAD_LEAD (3 s), PGM_LOAD_TAIL (2 s), PGM_LOAD_BASELINE (10 s),
 # PGM_LOAD_MAX_STALL_MS (250).
 
@@ -53,7 +53,7 @@ set -uo pipefail
 ROWS=${PGM_LOAD_ROWS:-5000000}
 CLIENTS=${PGM_LOAD_CLIENTS:-8}
 LOCK_TIMEOUT=${PGM_LOAD_LOCK_TIMEOUT:-100ms}
-BATCH=${PGM_LOAD_BATCH:-5000}
+BATCH=${PGM_LOAD_BATCH:-2000}
 HOLD=${PGM_LOAD_HOLD:-5}
 LEAD=${PGM_LOAD_LEAD:-3}
 TAIL=${PGM_LOAD_TAIL:-2}
@@ -147,7 +147,7 @@ SQL
 		q -c "CALL migrate.deploy('base')" >/dev/null 2>&1 || true
 }
 
-declare -A RES_TX RES_FAIL RES_P99 RES_MAX RES_CHANGE RES_NOTE
+declare -A RES_TX RES_FAIL RES_P99 RES_MAX RES_CHANGE RES_NOTE RES_WORST_AT CHANGE_START
 PHASES=()
 
 # phase NAME CHANGE_FUNCTION: traffic, the change after LEAD s, traffic
@@ -192,6 +192,10 @@ phase()
 			printf "%d %.1f %.1f\n", NR, lat[i], lat[NR]
 		}')
 	read -r RES_TX[$name] RES_P99[$name] RES_MAX[$name] <<<"$stats"
+	# when the worst transaction ended, in seconds after the change began
+	RES_WORST_AT[$name]=$(cat "$tmp"/log.* 2>/dev/null | sort -k3,3n | tail -1 |
+		awk -v c0="$c0" '{ printf "%+.1f", $5 + $6 / 1000000.0 - c0 }')
+	CHANGE_START[$name]=$c0
 	RES_FAIL[$name]=$aborted
 	RES_CHANGE[$name]=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')
 	[ "${RES_TX[$name]}" -gt 0 ] || die "phase $name: pgbench logged no transaction ($(head -3 "$tmp/bench.err"))"
@@ -260,10 +264,13 @@ change_safe()
 	deploy_to l5_backfill
 }
 
-# hold_lock: ACCESS SHARE on load_accounts for HOLD s, in the background.
+# hold_lock: ACCESS SHARE on load_accounts for HOLD s, in the background
+# (its pid in holder_pid).
+holder_pid=
 hold_lock()
 {
 	q -c "BEGIN; SELECT count(*) FROM (SELECT 1 FROM load_accounts LIMIT 1) s; SELECT pg_sleep($HOLD); COMMIT;" >/dev/null &
+	holder_pid=$!
 	sleep 0.3
 }
 
@@ -271,14 +278,14 @@ change_naive_holder()
 {
 	hold_lock
 	q -c "SET pg_migrate.drift = off; ALTER TABLE load_accounts ADD COLUMN extra int;"
-	wait
+	wait "$holder_pid"
 }
 
 change_safe_holder()
 {
 	hold_lock
 	deploy_to l6_extra
-	wait
+	wait "$holder_pid"
 }
 
 # ------------------------------------------------------------------------
@@ -299,7 +306,12 @@ phase safe change_safe
 	die "safe: the index is not valid"
 [ "$(q -c "SELECT convalidated FROM pg_constraint WHERE conname = 'load_accounts_owner_fkey'")" = t ] ||
 	die "safe: the foreign key is not validated"
-RES_NOTE[safe]="retries: $(grep -c 'retry\|retrying' "$tmp/change.out" || true)"
+RES_NOTE[safe]="retries: $(grep -c 'retrying' "$tmp/change.out" || true)"
+# When each revision of the safe path ran, from its upgrade event.
+TIMELINE=$(q -c "SELECT string_agg(format('%s %s..%s s', revision,
+		round((extract(epoch FROM occurred_at - coalesce(duration, '0')) - ${CHANGE_START[safe]})::numeric, 1),
+		round((extract(epoch FROM occurred_at) - ${CHANGE_START[safe]})::numeric, 1)), ', ' ORDER BY id)
+	FROM migrate.events WHERE kind = 'upgrade'")
 
 phase naive+holder change_naive_holder
 q -c "SET pg_migrate.drift = off; ALTER TABLE load_accounts DROP COLUMN extra" >/dev/null ||
@@ -307,18 +319,20 @@ q -c "SET pg_migrate.drift = off; ALTER TABLE load_accounts DROP COLUMN extra" >
 phase safe+holder change_safe_holder
 [ "$(q -c "SELECT count(*) FROM migrate.applied WHERE revision = 'l6_extra'")" = 1 ] ||
 	die "safe+holder: l6_extra was not applied"
-RES_NOTE[safe+holder]="lock-timeout NOTICEs: $(grep -ci 'lock' "$tmp/change.out" || true)"
+RES_NOTE[safe+holder]="retries: $(grep -c 'retrying' "$tmp/change.out" || true)"
 
 # ------------------------------------------------------------------------
 # Report.
 # ------------------------------------------------------------------------
 echo
 echo "== $ROWS rows, $CLIENTS clients; lock timeout $LOCK_TIMEOUT; backfill batches of $BATCH; holder $HOLD s"
-printf '%-14s %10s %8s %10s %10s %10s  %s\n' phase transactions failed "p99 ms" "worst ms" "change s" ""
+printf '%-14s %10s %8s %10s %10s %9s %10s  %s\n' phase transactions failed "p99 ms" "worst ms" "worst at" "change s" ""
 for p in "${PHASES[@]}"; do
-	printf '%-14s %10s %8s %10s %10s %10s  %s\n' "$p" "${RES_TX[$p]}" "${RES_FAIL[$p]}" \
-		"${RES_P99[$p]}" "${RES_MAX[$p]}" "${RES_CHANGE[$p]}" "${RES_NOTE[$p]:-}"
+	printf '%-14s %10s %8s %10s %10s %9s %10s  %s\n' "$p" "${RES_TX[$p]}" "${RES_FAIL[$p]}" \
+		"${RES_P99[$p]}" "${RES_MAX[$p]}" "${RES_WORST_AT[$p]}" "${RES_CHANGE[$p]}" "${RES_NOTE[$p]:-}"
 done
+echo "(worst at: when the worst transaction ended, in seconds after the change began)"
+echo "safe path, revision by revision: $TIMELINE"
 echo
 met=0
 total=0
