@@ -231,35 +231,11 @@ static void
 wait_for_worker_lock(int holder)
 {
 	LOCKTAG		tag;
-	int			saved = LockTimeout;
-	MemoryContext cxt = CurrentMemoryContext;
 
 	worker_lock_tag(&tag);
-	LockTimeout = pgm_migration_lock_timeout;
-	PG_TRY();
-	{
-		(void) LockAcquire(&tag, ExclusiveLock, true, false);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		LockTimeout = saved;
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-			PG_RE_THROW();
-		FlushErrorState();
-		ereport(ERROR,
-				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("could not get the migration lock within %d ms",
-						pgm_migration_lock_timeout),
-				 errdetail("Backend %d runs a transactional => false revision in a background worker.",
-						   holder),
-				 errhint("Wait for that migration to finish, or raise pg_migrate.migration_lock_timeout.")));
-	}
-	PG_END_TRY();
-	LockTimeout = saved;
+	pgm_wait_for_lock(&tag, true,
+					  psprintf("Backend %d runs a transactional => false revision in a background worker.",
+							   holder));
 	LockRelease(&tag, ExclusiveLock, true);
 }
 

@@ -137,30 +137,20 @@ lock_holder(void)
 }
 
 /*
- * pgm_acquire_migration_lock: take the migration lock for the rest of the
- * transaction, waiting at most pg_migrate.migration_lock_timeout.
+ * pgm_wait_for_lock: LockAcquire(tag) in ExclusiveLock mode (a session lock
+ * when session_lock), waiting at most pg_migrate.migration_lock_timeout.
+ * On expiry: 55P03 with the caller's detail, which names the holder.
  */
 void
-pgm_acquire_migration_lock(void)
+pgm_wait_for_lock(const LOCKTAG *tag, bool session_lock, const char *detail)
 {
-	LOCKTAG		tag;
-	int			holder;
 	int			saved = LockTimeout;
 	MemoryContext cxt = CurrentMemoryContext;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (PGM_LOCK_KEY >> 32),
-						 (uint32) PGM_LOCK_KEY, 1);
-	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
-		return;
-
-	holder = lock_holder();
-	if (!pgm_quiet)
-		ereport(NOTICE,
-				(errmsg("waiting for the migration lock held by backend %d", holder)));
 	LockTimeout = pgm_migration_lock_timeout;
 	PG_TRY();
 	{
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		(void) LockAcquire(tag, ExclusiveLock, session_lock, false);
 	}
 	PG_CATCH();
 	{
@@ -176,12 +166,35 @@ pgm_acquire_migration_lock(void)
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
 				 errmsg("could not get the migration lock within %d ms",
 						pgm_migration_lock_timeout),
-				 errdetail("Backend %d holds it: another migration is running in that session.",
-						   holder),
+				 errdetail_internal("%s", detail),
 				 errhint("Wait for that migration to finish, or raise pg_migrate.migration_lock_timeout.")));
 	}
 	PG_END_TRY();
 	LockTimeout = saved;
+}
+
+/*
+ * pgm_acquire_migration_lock: take the migration lock for the rest of the
+ * transaction, waiting at most pg_migrate.migration_lock_timeout.
+ */
+void
+pgm_acquire_migration_lock(void)
+{
+	LOCKTAG		tag;
+	int			holder;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (PGM_LOCK_KEY >> 32),
+						 (uint32) PGM_LOCK_KEY, 1);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return;
+
+	holder = lock_holder();
+	if (!pgm_quiet)
+		ereport(NOTICE,
+				(errmsg("waiting for the migration lock held by backend %d", holder)));
+	pgm_wait_for_lock(&tag, false,
+					  psprintf("Backend %d holds it: another migration is running in that session.",
+							   holder));
 }
 
 /*

@@ -17,6 +17,7 @@ extern int	pgm_migration_lock_timeout;
 extern void pgm_refuse_nested(const char *function);
 
 #include "catalog.h"
+#include "storage/lock.h"
 #include "datatype/timestamp.h"
 
 /* One step of a run, copied out of the graph cache before anything runs. */
@@ -39,6 +40,8 @@ typedef enum PgmRunMode
 } PgmRunMode;
 
 extern void pgm_acquire_migration_lock(void);
+extern void pgm_wait_for_lock(const LOCKTAG *tag, bool session_lock,
+							  const char *detail);
 extern void pgm_set_running(bool on);
 extern void pgm_run_revision(const RunStep *s, int stepno, int nsteps,
 							 bool upgrade, PgmRunMode mode);
