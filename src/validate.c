@@ -234,7 +234,10 @@ pgm_repair(PG_FUNCTION_ARGS)
 			  **news;
 
 	pgm_refuse_on_standby("migrate.repair()");
-	if (PG_ARGISNULL(1) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
+	/* a reason of only blanks says nothing either */
+	if (PG_ARGISNULL(1) ||
+		strspn(text_to_cstring(PG_GETARG_TEXT_PP(1)), " \t\r\n") ==
+		VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a reason is required to repair checksums"),
