@@ -407,7 +407,7 @@ LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'pgm_validate';
 COMMENT ON FUNCTION migrate.validate() IS
-'Problems of the graph and the applied set, errors first: graph errors, applied revisions not registered, changed after they ran, or missing an ancestor; several heads (warning); irreversible revisions (notice).';
+'Problems of the graph and the applied set, errors first: graph errors, applied revisions not registered, changed after they ran, recorded by no upgrade or stamp, or missing an ancestor; several heads (warning); irreversible revisions (notice).';
 
 CREATE FUNCTION migrate.repair(
 	revision text DEFAULT NULL,

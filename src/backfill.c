@@ -32,6 +32,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/catalog.h"
 #include "catalog/pg_am_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
@@ -457,6 +458,16 @@ open_target(Backfill *b, const char **gt, const char **le, bool *only)
 				 errmsg("%s is not a table", b->relname),
 				 errdetail("A backfill updates the rows of a table in batches; views, materialized views, foreign tables and other relations cannot be walked by key."),
 				 errhint("Backfill the table that holds the rows.")));
+	if (IsCatalogRelationOid(b->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot backfill system catalog %s", b->relname),
+				 errdetail("System catalogs are written only by PostgreSQL's own commands.")));
+	if (strcmp(nsp, "migrate") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot backfill %s: it belongs to the pg_migrate catalog", b->relname),
+				 errdetail("The tables of schema migrate are written only through pg_migrate's functions.")));
 	*only = relkind == RELKIND_RELATION;
 	require_update_right(b->relid, b->relname);
 

@@ -376,6 +376,15 @@ pgm_fp_schemas(ArrayType *names, bool *isnull)
 	{
 		Oid			nsp = get_namespace_oid(cnames[i], true);
 
+		/* a name longer than NAMEDATALEN names nothing: do not echo all of it */
+		if (!OidIsValid(nsp) && strlen(cnames[i]) >= NAMEDATALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_SCHEMA_NAME),
+					 errmsg("schema \"%s...\" does not exist",
+							pnstrdup(cnames[i], pg_mbcliplen(cnames[i], strlen(cnames[i]), NAMEDATALEN - 1))),
+					 errdetail("Element %d of the schemas argument is %d bytes long; schema names have at most %d.",
+							   i + 1, (int) strlen(cnames[i]), NAMEDATALEN - 1),
+					 errhint("Name existing schemas exactly as they are spelled (case matters), or pass NULL for every schema except the system schemas and migrate.")));
 		if (!OidIsValid(nsp))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_SCHEMA_NAME),

@@ -296,6 +296,20 @@ revision_for_ident(MgGraph *g, const char *ident, const char *check_branch,
 							   "A prefix matches only ids and labels of four or more characters.",
 							   "Give the whole id, or at least four characters of it.",
 							   "no revision or branch \"%s\"", ident);
+			/* ids and labels have at most 64 characters: clip longer names */
+			if (strlen(ident) > 64)
+			{
+				int			clip = 64;
+
+				/* never cut a UTF-8 character in two */
+				while (clip > 0 && (((unsigned char) ident[clip]) & 0xC0) == 0x80)
+					clip--;
+				return mg_fail(err, MG_ERR_UNDEFINED,
+							   "Revision ids and branch labels have at most 64 characters.",
+							   "See migrate.history() for the registered revisions.",
+							   "no revision or branch \"%.*s...\" (%d bytes)",
+							   clip, ident, (int) strlen(ident));
+			}
 			return mg_fail(err, MG_ERR_UNDEFINED, NULL,
 						   "See migrate.history() for the registered revisions.",
 						   "no revision or branch \"%s\"", ident);

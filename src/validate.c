@@ -34,6 +34,17 @@ static const char *const DRIFT_SQL =
 "  AND ($1::pg_catalog.text IS NULL OR a.revision OPERATOR(pg_catalog.=) $1) "
 "ORDER BY r.seq";
 
+/* applied rows of registered revisions that no upgrade or stamp wrote */
+static const char *const UNRECORDED_SQL =
+"SELECT a.revision FROM migrate.applied a "
+"JOIN migrate.revisions r ON r.id OPERATOR(pg_catalog.=) a.revision "
+"WHERE NOT EXISTS (SELECT 1 FROM migrate.events e "
+"                  WHERE e.id OPERATOR(pg_catalog.=) a.event_id "
+"                    AND (e.kind OPERATOR(pg_catalog.=) 'stamp' "
+"                         OR (e.kind OPERATOR(pg_catalog.=) 'upgrade' "
+"                             AND e.revision OPERATOR(pg_catalog.=) a.revision))) "
+"ORDER BY a.revision";
+
 static const char *const IRREVERSIBLE_SQL =
 "SELECT r.id, EXISTS (SELECT 1 FROM migrate.applied a "
 "                     WHERE a.revision OPERATOR(pg_catalog.=) r.id) "
@@ -88,7 +99,8 @@ PG_FUNCTION_INFO_V1(pgm_validate);
 /*
  * migrate.validate(): rows of (severity, revision, problem, detail), errors
  * first: graph problems, applied revisions that are not registered, whose
- * registered content changed, or whose ancestors are not applied; then
+ * registered content changed, that no upgrade or stamp recorded, or whose
+ * ancestors are not applied; then
  * warnings (several heads, DDL made outside any revision) and notices
  * (irreversible revisions).
  */
@@ -133,6 +145,13 @@ pgm_validate(PG_FUNCTION_ARGS)
 							 column_text(i, 3)));
 		SPI_freetuptable(SPI_tuptable);
 	}
+
+	pgm_exec(UNRECORDED_SQL, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		put_row(ts, td, "error", column_text(i, 1),
+				"applied without a recorded upgrade or stamp",
+				"migrate.applied holds it, but no upgrade or stamp event in migrate.events recorded it: the row was written outside pg_migrate's functions (by revision SQL run as the extension owner, or by hand). If its upgrade really ran, record the state again with migrate.stamp(..., purge => true); otherwise unapply it with migrate.stamp() to an earlier revision.");
+	SPI_freetuptable(SPI_tuptable);
 
 	if (valid)
 	{
@@ -215,7 +234,10 @@ pgm_repair(PG_FUNCTION_ARGS)
 			  **news;
 
 	pgm_refuse_on_standby("migrate.repair()");
-	if (PG_ARGISNULL(1) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
+	/* a reason of only blanks says nothing either */
+	if (PG_ARGISNULL(1) ||
+		strspn(text_to_cstring(PG_GETARG_TEXT_PP(1)), " \t\r\n") ==
+		VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a reason is required to repair checksums"),
