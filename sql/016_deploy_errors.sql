@@ -97,6 +97,26 @@ SELECT migrate.revision(id => 'e2b', down_revision => '{e2}', message => 'verifi
 CALL migrate.deploy();
 SELECT revision FROM migrate.current();
 
+-- An invalid index left under the name a revision builds, where nobody
+-- could drop it (a session terminated or a crash mid-build; here a failed
+-- build by hand): deploy refuses before anything runs and names it, also
+-- with IF NOT EXISTS, which would otherwise skip it and record the
+-- revision over an index that is never used.
+CREATE TABLE left_over (v int);
+INSERT INTO left_over VALUES (1), (1);
+CREATE UNIQUE INDEX CONCURRENTLY left_over_v ON left_over (v);
+SELECT migrate.revision(id => 'e2c', message => 'index left over', transactional => false,
+    upgrade => 'CREATE INDEX CONCURRENTLY IF NOT EXISTS left_over_v ON left_over (v)');
+CALL migrate.deploy();
+\echo :LAST_ERROR_SQLSTATE
+SELECT revision FROM migrate.current();
+SELECT kind, revision, sqlstate FROM migrate.events WHERE kind = 'failure' AND revision = 'e2c';
+-- dropped as the hint says, the same revision succeeds
+DROP INDEX CONCURRENTLY left_over_v;
+CALL migrate.deploy();
+SELECT revision FROM migrate.current();
+SELECT indexrelid::regclass::text AS index, indisvalid FROM pg_index WHERE indrelid = 'left_over'::regclass;
+
 -- 6. A role without privileges on the table gets its own error from the
 -- worker, which runs as that role.
 CREATE ROLE pgm_deployer;
@@ -123,7 +143,7 @@ CALL migrate.deploy();
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
-DROP TABLE items, dup, e1;
+DROP TABLE items, dup, e1, left_over;
 DROP EXTENSION pg_migrate;
 DROP ROLE pgm_deployer;
 DROP ROLE pgm_nobody;

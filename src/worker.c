@@ -29,7 +29,10 @@
  * The worker notes every relation its statements create (an object access
  * hook, in its own process only); after a failure a second worker drops
  * those that are invalid indexes, with DROP INDEX CONCURRENTLY, which
- * cannot run in the caller either.
+ * cannot run in the caller either.  When nobody was left to do that (the
+ * deploying session was terminated, the server crashed), the next CALL
+ * finds the invalid index under the name the revision builds and refuses
+ * before anything runs, naming it.
  *
  *-------------------------------------------------------------------------
  */
@@ -38,6 +41,7 @@
 #include <signal.h>
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
@@ -47,6 +51,7 @@
 #include "libpq/pqmq.h"
 #include "miscadmin.h"
 #include "parser/analyze.h"
+#include "parser/parser.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "storage/dsm.h"
@@ -209,6 +214,67 @@ pgm_worker_define_gucs(void)
  */
 
 /*
+ * refuse_invalid_index: refuse statement st of a revision when it is a
+ * CREATE INDEX CONCURRENTLY of an index that exists and is invalid: left
+ * by an earlier build that was stopped where nobody could drop it (its
+ * session terminated, a server crash).  The statement would fail on it,
+ * or with IF NOT EXISTS skip it, and the revision be recorded over an
+ * index that is never used and enforces nothing.
+ */
+static void
+refuse_invalid_index(const char *revision, const PgmStmt *st)
+{
+	List	   *raw;
+	RawStmt    *rs;
+	IndexStmt  *is;
+	Oid			relid;
+	Oid			nsp;
+	Oid			indexid;
+	HeapTuple	tup;
+	bool		invalid;
+	char	   *nspname;
+	char	   *name;
+
+	if (st->kind == NULL || strcmp(st->kind, "CREATE INDEX CONCURRENTLY") != 0)
+		return;
+	raw = raw_parser(st->text, RAW_PARSE_DEFAULT);
+	if (list_length(raw) != 1)
+		return;
+	rs = linitial_node(RawStmt, raw);
+	if (!IsA(rs->stmt, IndexStmt))
+		return;
+	is = (IndexStmt *) rs->stmt;
+	if (is->idxname == NULL || is->relation == NULL)
+		return;
+	/* the index goes into its table's schema */
+	relid = RangeVarGetRelid(is->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	nsp = get_rel_namespace(relid);
+	indexid = get_relname_relid(is->idxname, nsp);
+	if (!OidIsValid(indexid))
+		return;
+	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexid));
+	if (!HeapTupleIsValid(tup))
+		return;					/* not an index: the statement says so */
+	invalid = !((Form_pg_index) GETSTRUCT(tup))->indisvalid;
+	ReleaseSysCache(tup);
+	if (!invalid)
+		return;
+	nspname = get_namespace_name(nsp);
+	if (nspname == NULL)
+		return;
+	name = quote_qualified_identifier(nspname, is->idxname);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("index %s, which revision \"%s\" builds, exists but is invalid",
+					name, revision),
+			 errdetail("An earlier CREATE INDEX CONCURRENTLY of it failed or was stopped (say, its session was terminated or the server restarted) and nobody dropped it; nothing of the revision ran."),
+			 errhint("Drop it with DROP INDEX CONCURRENTLY %s, then CALL migrate.deploy() again.",
+					 name)));
+}
+
+/*
  * pgm_worker_prepare: see worker.h.
  */
 PgmWorkerJob *
@@ -216,6 +282,7 @@ pgm_worker_prepare(const RunStep *s, int stepno, int nsteps)
 {
 	PgmWorkerJob *job = palloc0(sizeof(PgmWorkerJob));
 	Oid			current = GetUserId();
+	ListCell   *lc;
 
 	if (strlen(s->id) >= sizeof(((PgmWorkerShared *) NULL)->revision))
 		elog(ERROR, "pg_migrate: revision id \"%s\" is too long", s->id);
@@ -224,6 +291,8 @@ pgm_worker_prepare(const RunStep *s, int stepno, int nsteps)
 	job->nsteps = nsteps;
 	job->sql = pstrdup(s->sql ? s->sql : "");
 	job->stmts = pgm_split_sql(job->sql, "upgrade", s->id);
+	foreach(lc, job->stmts)
+		refuse_invalid_index(s->id, (PgmStmt *) lfirst(lc));
 	job->database_id = MyDatabaseId;
 	job->authenticated_user_id = GetAuthenticatedUserId();
 	job->session_user_id = GetSessionUserId();
