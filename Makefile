@@ -61,3 +61,10 @@ demo:
 
 bench:
 	@bash test/scripts/bench.sh
+
+# Fuzzing: the pure core under libFuzzer (clang; installed when missing and
+# run as root) for FUZZ_SECONDS per target (default 60), see
+# test/scripts/fuzz.sh.  Not part of "make test".
+.PHONY: fuzz
+fuzz:
+	@bash test/scripts/fuzz.sh
