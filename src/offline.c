@@ -371,6 +371,8 @@ pgm_offline_verify(PG_FUNCTION_ARGS)
 	memset(&s, 0, sizeof(s));
 	s.id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	s.verify = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	/* the script's verify SQL may have been edited: check it as registration does */
+	pgm_check_revision_sql(s.verify, "verify", s.id, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_migrate: SPI_connect failed");
 	pgm_run_verify(&s);
