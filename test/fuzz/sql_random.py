@@ -69,28 +69,29 @@ SERVER_CRASH = re.compile(
 
 BASELINE_SQL = r"""
 SELECT migrate.revision(id => 'fz_base', down_revision => '{}', message => 'base',
-    upgrade => 'CREATE TABLE public.fz_t1 (id int PRIMARY KEY)',
-    downgrade => 'DROP TABLE public.fz_t1');
+    upgrade => 'CREATE TABLE IF NOT EXISTS public.fz_t1 (id int PRIMARY KEY)',
+    downgrade => 'DROP TABLE IF EXISTS public.fz_t1 CASCADE');
 SELECT migrate.revision(id => 'fz_a1', down_revision => '{fz_base}', branch_labels => '{alpha}',
-    upgrade => 'ALTER TABLE public.fz_t1 ADD COLUMN a int',
-    downgrade => 'ALTER TABLE public.fz_t1 DROP COLUMN a');
+    upgrade => 'ALTER TABLE public.fz_t1 ADD COLUMN IF NOT EXISTS a int',
+    downgrade => 'ALTER TABLE public.fz_t1 DROP COLUMN IF EXISTS a');
 SELECT migrate.revision(id => 'fz_a2', down_revision => '{fz_a1}', message => 'index on a',
-    upgrade => 'CREATE INDEX fz_t1_a ON public.fz_t1 (a)',
-    downgrade => 'DROP INDEX public.fz_t1_a');
+    upgrade => 'CREATE INDEX IF NOT EXISTS fz_t1_a ON public.fz_t1 (a)',
+    downgrade => 'DROP INDEX IF EXISTS public.fz_t1_a');
 SELECT migrate.revision(id => 'fz_b1', down_revision => '{fz_base}', branch_labels => '{beta}',
-    upgrade => 'CREATE TABLE public.fz_t2 (id int, note text)',
-    downgrade => 'DROP TABLE public.fz_t2', verify => 'SELECT true');
+    upgrade => 'CREATE TABLE IF NOT EXISTS public.fz_t2 (id int, note text)',
+    downgrade => 'DROP TABLE IF EXISTS public.fz_t2', verify => 'SELECT true');
 SELECT migrate.revision(id => 'fz_b2', down_revision => '{fz_b1}',
     upgrade => $$INSERT INTO public.fz_t2 VALUES (1, 'dollar $x$ quoted')$$,
     downgrade => 'DELETE FROM public.fz_t2');
 SELECT migrate.merge(ARRAY['fz_a2', 'fz_b2'], message => 'join alpha and beta', id => 'fz_m1');
 SELECT migrate.revision(id => 'fz_g1', down_revision => '{}', branch_labels => '{gamma}',
-    upgrade => 'CREATE TABLE public.fz_t3 (id int)', downgrade => 'DROP TABLE public.fz_t3');
+    upgrade => 'CREATE TABLE IF NOT EXISTS public.fz_t3 (id int)',
+    downgrade => 'DROP TABLE IF EXISTS public.fz_t3');
 SELECT migrate.revision(id => 'fz_m2', down_revision => '{fz_m1}', depends_on => '{gamma}',
-    upgrade => 'ALTER TABLE public.fz_t3 ADD COLUMN t1_id int',
-    downgrade => 'ALTER TABLE public.fz_t3 DROP COLUMN t1_id');
+    upgrade => 'ALTER TABLE public.fz_t3 ADD COLUMN IF NOT EXISTS t1_id int',
+    downgrade => 'ALTER TABLE public.fz_t3 DROP COLUMN IF EXISTS t1_id');
 SELECT migrate.revision(id => 'fz_side', down_revision => '{}', branch_labels => '{side}',
-    upgrade => 'CREATE TABLE public.fz_side (x int)', message => 'irreversible');
+    upgrade => 'CREATE TABLE IF NOT EXISTS public.fz_side (x int)', message => 'irreversible');
 SELECT count(*) FROM migrate.upgrade('fz_m1');
 SELECT count(*) FROM migrate.upgrade('side@head');
 """
@@ -157,16 +158,20 @@ SQL_OK = [
     "CREATE TABLE public.\"fz_\u2603_{n}\" (\"\u00e9\" int)",
 ]
 
-# Revision SQL with the downgrade that undoes it.
+# Revision SQL with the downgrade that undoes it.  Idempotent, so that a
+# revision stamped away (stamp moves the state without running SQL) can run
+# again instead of blocking every later upgrade with "already exists".
 SQL_PAIRS = [
-    ("CREATE TABLE public.fz_p_{n} (id int)", "DROP TABLE public.fz_p_{n}"),
-    ("ALTER TABLE public.fz_t1 ADD COLUMN p_{n} int", "ALTER TABLE public.fz_t1 DROP COLUMN p_{n}"),
-    ("CREATE INDEX fz_i_{n} ON public.fz_t1 (id)", "DROP INDEX public.fz_i_{n}"),
-    ("CREATE VIEW public.fz_pv_{n} AS SELECT 1 AS x", "DROP VIEW public.fz_pv_{n}"),
+    ("CREATE TABLE IF NOT EXISTS public.fz_p_{n} (id int)", "DROP TABLE IF EXISTS public.fz_p_{n}"),
+    ("ALTER TABLE public.fz_t1 ADD COLUMN IF NOT EXISTS p_{n} int",
+     "ALTER TABLE public.fz_t1 DROP COLUMN IF EXISTS p_{n}"),
+    ("CREATE INDEX IF NOT EXISTS fz_i_{n} ON public.fz_t1 (id)", "DROP INDEX IF EXISTS public.fz_i_{n}"),
+    ("CREATE OR REPLACE VIEW public.fz_pv_{n} AS SELECT 1 AS x", "DROP VIEW IF EXISTS public.fz_pv_{n}"),
     ("SELECT 1", "SELECT 1"),
-    ("CREATE SCHEMA fz_ps_{n}; CREATE TABLE fz_ps_{n}.t (x int)", "DROP SCHEMA fz_ps_{n} CASCADE"),
-    ("CREATE FUNCTION public.fz_pf_{n}() RETURNS int LANGUAGE sql AS $$ SELECT {n} $$",
-     "DROP FUNCTION public.fz_pf_{n}()"),
+    ("CREATE SCHEMA IF NOT EXISTS fz_ps_{n}; CREATE TABLE IF NOT EXISTS fz_ps_{n}.t (x int)",
+     "DROP SCHEMA IF EXISTS fz_ps_{n} CASCADE"),
+    ("CREATE OR REPLACE FUNCTION public.fz_pf_{n}() RETURNS int LANGUAGE sql AS $$ SELECT {n} $$",
+     "DROP FUNCTION IF EXISTS public.fz_pf_{n}()"),
 ]
 
 SQL_BAD = [
@@ -243,6 +248,7 @@ class Gen:
         self.objects = ["public.fz_t1", "public.fz_t1.a", "public.fz_t2", "public.fz_t3"]
         self.counter = 0
         self.next_downgrade = None
+        self.big_arrays = [1000, 10000]
 
     def refresh(self, cur):
         cur.execute("SELECT id, checksum, branch_labels FROM migrate.revisions ORDER BY seq")
@@ -391,7 +397,7 @@ class Gen:
         if r < 0.38:
             return Literal("'{}'::text[] || '{}'::text[]")
         if r < 0.40:
-            return [elem() for _ in range(self.rng.choice([1000, 10000]))]
+            return [elem() for _ in range(self.rng.choice(self.big_arrays))]
         if r < 0.45:
             x = elem()
             return [x, x]
@@ -649,6 +655,8 @@ class Tester:
         self.opts = opts
         self.rng = random.Random(opts.seed)
         self.gen = Gen(self.rng)
+        if opts.quick:
+            self.gen.big_arrays = [100, 1000]
         self.by_state = collections.Counter()
         self.by_routine = collections.defaultdict(collections.Counter)
         self.slowest = collections.defaultdict(float)
@@ -659,13 +667,17 @@ class Tester:
         self.warnings = collections.Counter()
         self.corruption = []
         self.calls = 0
+        self.healed = 0
+        self.password = "%032x" % random.SystemRandom().getrandbits(128)
         self.failures_file = opts.failures
 
     # -- connections ------------------------------------------------------
     def connect(self, dbname, user=None):
         kw = {"dbname": dbname, "application_name": "pgm_sql_random"}
         if user:
+            # the test roles log in with a password of this run
             kw["user"] = user
+            kw["password"] = self.password
         conn = psycopg2.connect(**kw)
         conn.autocommit = True
         return conn
@@ -689,6 +701,7 @@ class Tester:
             cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
             if not cur.fetchone():
                 cur.execute("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE" % role)
+            cur.execute("ALTER ROLE %s PASSWORD %%s" % role, (self.password,))
         cur.execute("CREATE DATABASE %s" % TEMPLATE_DB)
         t = self.connect(TEMPLATE_DB)
         tc = t.cursor()
@@ -834,6 +847,29 @@ class Tester:
                     self.record_failure("leak", dict(info, warning=line.strip()))
         del conn.notices[:]
 
+    def heal(self, conn):
+        """A revision may name a parent that is not registered yet, and
+        until it is, the graph cannot be used: every call that needs it
+        fails with 23503.  Now and then, register the missing revisions (as
+        a deploy that loads revision files in any order would), so that the
+        calls reach past the graph check again."""
+        if self.rng.random() < 0.3:
+            return
+        cur = conn.cursor()
+        cur.execute("""
+            SELECT DISTINCT x FROM migrate.revisions r,
+                   unnest(r.down_revision || r.depends_on) x
+             WHERE NOT EXISTS (SELECT 1 FROM migrate.revisions y WHERE y.id = x)
+               AND NOT EXISTS (SELECT 1 FROM migrate.revisions y WHERE x = ANY (y.branch_labels))
+             ORDER BY 1 LIMIT 50""")
+        for (name,) in cur.fetchall():
+            try:
+                cur.execute("SELECT migrate.revision(id => %s, down_revision => '{}', "
+                            "upgrade => 'SELECT 1', message => 'registered late')", (name,))
+                self.healed += 1
+            except psycopg2.Error:
+                pass
+
     # -- checks -------------------------------------------------------------
     def check_catalog(self, conn, epoch):
         """migrate.validate() and direct checks; returns the problems."""
@@ -934,7 +970,8 @@ class Tester:
         started = time.monotonic()
         epoch = 0
         dead = False
-        while self.calls < opts.calls and not dead:
+        out_of_time = False
+        while self.calls < opts.calls and not dead and not out_of_time:
             epoch += 1
             db = "pgm_fuzz_%d" % epoch
             ac = admin.cursor()
@@ -953,8 +990,13 @@ class Tester:
             self.gen.refresh(conns["superuser"].cursor())
             end = min(opts.calls, self.calls + opts.epoch)
             while self.calls < end:
+                if opts.max_seconds and time.monotonic() - started > opts.max_seconds:
+                    print("time budget of %d s used up after %d calls" % (opts.max_seconds, self.calls))
+                    out_of_time = True
+                    break
                 if self.calls % 25 == 0:
                     try:
+                        self.heal(conns["superuser"])
                         self.gen.refresh(conns["superuser"].cursor())
                     except psycopg2.Error:
                         pass
@@ -1019,7 +1061,29 @@ class Tester:
 
         self.report(elapsed, server_problems, crash_lines)
         ncrash = len(self.crashes) + (1 if server_problems and not self.crashes else 0)
+        if opts.tap:
+            self.tap(len(callable_), ncrash, server_problems)
         return 0 if not (ncrash or self.internal or self.leaks or self.corruption) else 1
+
+    def tap(self, nroutines, ncrash, server_problems):
+        """One TAP test per property, after the report (printed as comments)."""
+        out = sys.__stdout__
+        sys.stdout.flush()
+        tests = [
+            (self.calls > 0, "%d random calls of %d routines of schema migrate (seed %d)"
+             % (self.calls, nroutines, self.opts.seed)),
+            (ncrash == 0, "the server never crashed (%d broken connections%s)"
+             % (len(self.crashes), "; " + "; ".join(server_problems) if server_problems else "")),
+            (not self.internal, "no call raised an internal error (SQLSTATE class XX): %d"
+             % len(self.internal)),
+            (not self.leaks, "no call left a resource-leak warning: %d" % len(self.leaks)),
+            (not self.corruption, "migrate.validate() and the catalog checks found no corruption: %d problems"
+             % len(self.corruption)),
+        ]
+        out.write("1..%d\n" % len(tests))
+        for i, (good, name) in enumerate(tests, 1):
+            out.write("%sok %d - %s\n" % ("" if good else "not ", i, name))
+        out.flush()
 
     def report(self, elapsed, server_problems, crash_lines):
         print()
@@ -1051,6 +1115,7 @@ class Tester:
                                          "not readable" if crash_lines is None else
                                          "%d crash lines" % len(crash_lines)))
         ncrash = len(self.crashes) + (1 if server_problems and not self.crashes else 0)
+        print("missing parents registered late (to keep the graph usable): %d" % self.healed)
         print("time: %.0f s (%.1f calls/s); failures, if any: %s"
               % (elapsed, self.calls / elapsed if elapsed else 0, self.failures_file or "not kept"))
         if self.leaks or self.corruption:
@@ -1076,10 +1141,36 @@ def main():
     ap.add_argument("--progress", type=int, default=0, help="print progress every N calls")
     ap.add_argument("--keep", action="store_true", help="keep the databases")
     ap.add_argument("--verbose", action="store_true", help="show the arguments of slow calls")
+    ap.add_argument("--max-seconds", type=int, default=0,
+                    help="stop making calls after this many seconds (default: no limit)")
+    ap.add_argument("--quick", action="store_true",
+                    help="huge arrays have at most 1000 elements instead of 10000")
+    ap.add_argument("--tap", action="store_true",
+                    help="print TAP: the report as comments, then one test per property")
     opts = ap.parse_args()
     if opts.seed is None:
         opts.seed = random.SystemRandom().randint(1, 2 ** 31)
+    if opts.tap:
+        sys.stdout = CommentWriter(sys.__stdout__)
     return Tester(opts).run()
+
+
+class CommentWriter:
+    """Writes every line as a TAP comment."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.at_line_start = True
+
+    def write(self, text):
+        for piece in text.splitlines(True):
+            if self.at_line_start:
+                self.stream.write("# ")
+            self.stream.write(piece)
+            self.at_line_start = piece.endswith("\n")
+
+    def flush(self):
+        self.stream.flush()
 
 
 if __name__ == "__main__":
