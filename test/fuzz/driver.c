@@ -60,6 +60,9 @@ rnd(void)
 	return rng_state;
 }
 
+/*
+ * rnd_below: a random number in [0, n), 0 when n is 0.
+ */
 static size_t
 rnd_below(size_t n)
 {
@@ -87,6 +90,9 @@ on_crash(int sig)
 	raise(sig);
 }
 
+/*
+ * add_blob: append a copy of the bytes to an array of blobs.
+ */
 static void
 add_blob(Blob **arr, size_t *n, const uint8_t *data, size_t size)
 {
@@ -318,6 +324,10 @@ run_one(const uint8_t *data, size_t size)
 	cur_data = NULL;
 }
 
+/*
+ * main: options and seed paths as libFuzzer takes them; the seeds once,
+ * then mutations until the time or the number of runs is used up.
+ */
 int
 main(int argc, char **argv)
 {

@@ -147,6 +147,10 @@ fz_track_del(void *p)
 	fz_slots[i].pos = UINT32_MAX;
 }
 
+/*
+ * fz_calloc, fz_realloc, fz_free: the C-heap calls of mg_core.c, on the
+ * real heap (so AddressSanitizer guards every block), remembered.
+ */
 void *
 fz_calloc(size_t nmemb, size_t size)
 {
@@ -181,6 +185,9 @@ fz_free(void *ptr)
 	free(ptr);
 }
 
+/*
+ * fz_reset: free every block of this input that is still allocated.
+ */
 void
 fz_reset(void)
 {
@@ -201,6 +208,10 @@ fz_reset(void)
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
 
+/*
+ * fz_fail: report a broken property and abort, so that the input is
+ * reported as a crash.
+ */
 void
 fz_fail(const char *fmt,...)
 {
@@ -214,6 +225,9 @@ fz_fail(const char *fmt,...)
 	abort();
 }
 
+/*
+ * fz_cstring: the input as a C string (cut at its first NUL, if any).
+ */
 char *
 fz_cstring(const uint8_t *data, size_t size)
 {
@@ -335,6 +349,9 @@ fz_add_entry(MgGraph *g, char *entry)
 	}
 }
 
+/*
+ * fz_build_graph: a graph from the notation described in fuzz_common.h.
+ */
 MgGraph *
 fz_build_graph(const char *spec, int max_revs)
 {
@@ -356,6 +373,10 @@ fz_build_graph(const char *spec, int max_revs)
 	return g;
 }
 
+/*
+ * fz_set_applied: the named revisions and their ancestors applied, the
+ * others not.
+ */
 void
 fz_set_applied(MgGraph *g, const char *ids)
 {
@@ -385,6 +406,10 @@ fz_set_applied(MgGraph *g, const char *ids)
 #define FZ_NLINKS(r) ((r)->nparents + (r)->ndeps)
 #define FZ_LINK(r, k) ((k) < (r)->nparents ? (r)->parents[k] : (r)->deps[(k) - (r)->nparents])
 
+/*
+ * fz_check_error: a failure has a class and a message, and its texts fit
+ * their buffers.
+ */
 void
 fz_check_error(const MgError *err)
 {
@@ -505,6 +530,9 @@ fz_check_downgrade_steps(const MgGraph *g, const MgIntList *steps)
 	fz_check_closed(g, have, "after the downgrade plan");
 }
 
+/*
+ * fz_check_graph: what a prepared, valid graph must satisfy.
+ */
 void
 fz_check_graph(MgGraph *g)
 {
@@ -631,6 +659,10 @@ fz_history(MgGraph *g, const char *range)
 		fz_check_error(&err);
 }
 
+/*
+ * fz_exercise_target: every entry point of target.c and plan.c on one
+ * string, each answer checked.
+ */
 void
 fz_exercise_target(MgGraph *g, const char *t)
 {

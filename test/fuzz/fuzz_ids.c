@@ -54,6 +54,10 @@ reference_get(char **names, const int *vals, const bool *present, int n,
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * LLVMFuzzerTestOneInput: one input, as libFuzzer (or driver.c) calls it;
+ * everything it allocated is freed before it returns.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

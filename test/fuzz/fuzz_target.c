@@ -47,6 +47,10 @@ static const FzCase cases[] = {
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * LLVMFuzzerTestOneInput: one input, as libFuzzer (or driver.c) calls it;
+ * everything it allocated is freed before it returns.
+ */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
