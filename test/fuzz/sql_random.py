@@ -16,6 +16,10 @@ a transaction of their own (some two or three in one), committed or rolled
 back at random; procedures are
 also called outside a transaction block.
 
+Now and then an offline script from upgrade_sql() or downgrade_sql() is run
+as written, or edited carelessly (a step dropped, recorded twice, swapped,
+the order reversed).
+
 The run is split into epochs, each in a fresh database cloned from a
 template holding a small graph with branches, labels, a merge, a
 cross-branch dependency and an irreversible revision, part of it applied.
@@ -249,12 +253,15 @@ class Gen:
         self.counter = 0
         self.next_downgrade = None
         self.big_arrays = [1000, 10000]
+        self.checksum_of = {}
+        self.last_rev = None    # the revision argument of the call being built
 
     def refresh(self, cur):
         cur.execute("SELECT id, checksum, branch_labels FROM migrate.revisions ORDER BY seq")
         rows = cur.fetchall()
         self.ids = [r[0] for r in rows]
         self.checksums = [r[1] for r in rows]
+        self.checksum_of = {r[0]: r[1] for r in rows}
         self.labels = sorted({lbl for r in rows for lbl in (r[2] or [])})
         cur.execute("SELECT DISTINCT object_identity FROM migrate.object_changes LIMIT 200")
         self.objects = [r[0] for r in cur.fetchall()] or self.objects
@@ -374,9 +381,11 @@ class Gen:
 
     def checksum(self):
         r = self.rng.random()
-        if r < 0.5 and self.checksums:
+        if r < 0.5 and self.last_rev in self.checksum_of:
+            return self.checksum_of[self.last_rev]
+        if r < 0.7 and self.checksums:
             return self.pick(self.checksums)
-        if r < 0.7:
+        if r < 0.8:
             return format(self.rng.getrandbits(256), "064x")
         return self.hostile_text()
 
@@ -428,7 +437,8 @@ class Gen:
             if self.chance(self.hostility):
                 return self.hostile_text()
             if name in ("id", "revision", "from_revision", "rev"):
-                return self.rev_id()
+                self.last_rev = self.rev_id()
+                return self.last_rev
             if name in ("target",):
                 return self.target()
             if name in ("range",):
@@ -484,8 +494,10 @@ class Gen:
             return self.pick([None, []])
         if name in ("id", "revision", "from_revision", "rev"):
             if self.chance(0.5) and self.ids:
-                return self.pick(self.ids)
-            return self.new_id() if name == "id" else None
+                self.last_rev = self.pick(self.ids)
+            else:
+                self.last_rev = self.new_id() if name == "id" else None
+            return self.last_rev
         if name == "target":
             return self.target_clean()
         if name == "range":
@@ -507,7 +519,7 @@ class Gen:
         if name in ("direction", "operation", "mode"):
             return self.pick(["upgrade", "downgrade"])
         if name == "checksum":
-            return self.pick(self.checksums) if self.checksums else None
+            return self.checksum_of.get(self.last_rev) or (self.pick(self.checksums) if self.checksums else None)
         if name == "object":
             return self.pick(self.objects)
         if name in ("message", "reason", "detail"):
@@ -668,6 +680,7 @@ class Tester:
         self.corruption = []
         self.calls = 0
         self.healed = 0
+        self.suspicious = []
         self.password = "%032x" % random.SystemRandom().getrandbits(128)
         self.failures_file = opts.failures
 
@@ -752,6 +765,7 @@ class Tester:
         for r in routines:
             self.gen.hostility = self.rng.choice([0.0, 0.0, 0.1, 0.3, 0.6])
             self.gen.next_downgrade = None
+            self.gen.last_rev = None
             sql, params = build_call(r, self.gen, owner)
             prelude = None if outside else self.prelude(r)
             info = dict(epoch=epoch, call=self.calls, role=role, routine=r.signature,
@@ -775,6 +789,14 @@ class Tester:
                 else:
                     state = e.pgcode or "client error"
                     msg = (e.pgerror or str(e)).strip()
+                    context = getattr(e.diag, "context", None) or ""
+                    # an integrity error out of pg_migrate's own bookkeeping
+                    # query is not what a user should see
+                    if state.startswith("23") and re.search(
+                            r'SQL statement "[^"]*\bmigrate\.(applied|revisions|events|catalog_version)\b',
+                            context):
+                        self.suspicious.append(dict(info, sqlstate=state, error=msg,
+                                                    context=context[:300]))
             elapsed = time.monotonic() - started
             self.calls += 1
             self.by_state[state] += 1
@@ -831,6 +853,73 @@ class Tester:
         except psycopg2.Error as e:
             self.crashes.append(dict(info, error="session unusable after the call: %s" % e))
             self.record_failure("crash", dict(info, error="session unusable: %s" % e))
+            return "lost"
+        return state
+
+    def offline_script(self, conns, epoch):
+        """An offline script from upgrade_sql() or downgrade_sql(), run as
+        written or after an edit a careless user might make (a step dropped,
+        a step recorded twice, two steps swapped, the order reversed), in
+        one transaction.  Whatever the edit, the catalog must stay
+        consistent (checked at the end of the epoch)."""
+        role = self.rng.choice(["superuser", "migrator"])
+        conn = conns[role]
+        upgrade = self.rng.random() < 0.6
+        target = self.gen.target_clean() if upgrade else self.rng.choice(
+            ["base", "-1", self.gen.target_clean()])
+        name = "(offline script%s)" % ("" if upgrade else ", downgrade")
+        edit = self.rng.choice(["none", "none", "drop", "twice", "swap", "reverse"])
+        info = dict(epoch=epoch, call=self.calls, role=role, routine=name,
+                    target=target, edit=edit)
+        state = "ok"
+        conn.autocommit = False
+        try:
+            cur = conn.cursor()
+            cur.execute("SELECT migrate.%s(%%s)" % ("upgrade_sql" if upgrade else "downgrade_sql"),
+                        (target,))
+            script = cur.fetchone()[0]
+            conn.rollback()
+            chunks = script.split("\n\n")
+            records = [i for i, c in enumerate(chunks) if "migrate.offline_record(" in c]
+            if edit == "drop" and len(chunks) > 2:
+                del chunks[self.rng.randrange(1, len(chunks) - 1)]
+            elif edit == "twice" and records:
+                i = self.rng.choice(records)
+                chunks.insert(i + 1, chunks[i])
+            elif edit == "swap" and len(records) > 1:
+                i, j = self.rng.sample(records, 2)
+                chunks[i], chunks[j] = chunks[j], chunks[i]
+            elif edit == "reverse" and len(chunks) > 2:
+                chunks = chunks[:1] + chunks[1:-1][::-1] + chunks[-1:]
+            cur.execute("\n\n".join(chunks))
+            if self.rng.random() < 0.5:
+                conn.commit()
+            else:
+                conn.rollback()
+        except psycopg2.Error as e:
+            state = e.pgcode or ("connection lost" if conn.closed else "client error")
+            if state.startswith("XX"):
+                self.internal.append(dict(info, sqlstate=state, error=(e.pgerror or str(e)).strip()))
+                self.record_failure("internal", dict(info, sqlstate=state, error=str(e)))
+            if state == "connection lost":
+                self.crashes.append(dict(info, error=str(e)))
+            try:
+                if not conn.closed:
+                    conn.rollback()
+            except psycopg2.Error:
+                pass
+        if conn.closed:
+            return "lost"
+        conn.autocommit = True
+        self.calls += 1
+        self.by_state[state] += 1
+        self.by_routine[name][state] += 1
+        self.check_notices(conn, info)
+        try:
+            conn.cursor().execute("DISCARD ALL")
+            conn.cursor().execute("SET statement_timeout = '%ds'" % self.opts.statement_timeout)
+            conn.cursor().execute("SET client_min_messages = warning")
+        except psycopg2.Error:
             return "lost"
         return state
 
@@ -1000,6 +1089,11 @@ class Tester:
                         self.gen.refresh(conns["superuser"].cursor())
                     except psycopg2.Error:
                         pass
+                if self.rng.random() < 0.05:
+                    if self.offline_script(conns, epoch) == "lost":
+                        dead = True
+                        break
+                    continue
                 r = self.rng.choice(callable_)
                 # most transactions hold one call; some two or three
                 chain = [self.rng.choice(callable_) for _ in range(self.rng.choice([1, 2]))] \
@@ -1110,6 +1204,11 @@ class Tester:
                 print("!! %s: %s" % (what, json.dumps(item, default=str)[:2000]))
         for p in server_problems:
             print("!! server: %s" % p)
+        if self.suspicious:
+            print("%d integrity errors came out of pg_migrate's own catalog queries (not failures, "
+                  "but worth a clearer error):" % len(self.suspicious))
+            for item in self.suspicious[:5]:
+                print("   %s" % json.dumps(item, default=str)[:600])
         if self.opts.log:
             print("server log %s: %s" % (self.opts.log, "no crash lines" if crash_lines == [] else
                                          "not readable" if crash_lines is None else
