@@ -16,7 +16,9 @@ a transaction of their own (some two or three in one), committed or rolled
 back at random; procedures are
 also called outside a transaction block.
 
-Now and then an offline script from upgrade_sql() or downgrade_sql() is run
+Before some calls one of the pg_migrate.* settings (read from pg_settings,
+so new ones are picked up too) is set to a random value, in or out of its
+range.  Now and then an offline script from upgrade_sql() or downgrade_sql() is run
 as written, or edited carelessly (a step dropped, recorded twice, swapped,
 the order reversed).
 
@@ -610,6 +612,34 @@ def load_routines(cur):
     return [Routine(r) for r in cur.fetchall()]
 
 
+def load_settings(cur):
+    """The pg_migrate.* settings (the library is loaded first), with what
+    values they take."""
+    cur.execute("SELECT count(*) FROM migrate.status()")
+    cur.execute("""
+        SELECT name, vartype, min_val, max_val, enumvals
+          FROM pg_catalog.pg_settings
+         WHERE name LIKE 'pg\\_migrate.%' AND context IN ('user', 'superuser')
+         ORDER BY name""")
+    return cur.fetchall()
+
+
+def setting_value(rng, vartype, min_val, max_val, enumvals):
+    """A value for a setting: mostly valid, sometimes out of range."""
+    if vartype == "bool":
+        return rng.choice(["on", "off", "true", "0", "maybe"])
+    if vartype in ("integer", "real"):
+        lo = float(min_val) if min_val is not None else -1e6
+        hi = float(max_val) if max_val is not None else 1e6
+        lo, hi = max(lo, -1e9), min(hi, 1e9)
+        choices = [lo, hi, 0, 1, 10, 100, 1000, lo - 1, hi + 1]
+        v = rng.choice([c for c in choices if c == c] + [rng.uniform(lo, hi)])
+        return str(int(v)) if vartype == "integer" else repr(v)
+    if vartype == "enum":
+        return rng.choice(list(enumvals or []) + ["bogus"])
+    return rng.choice(["", "public", "public, fz_s_1", "\"odd name\"", "x" * 300, "a,,b"])
+
+
 def build_call(routine, gen, owner):
     """The SQL text and parameters of one random call."""
     params = []
@@ -681,6 +711,7 @@ class Tester:
         self.calls = 0
         self.healed = 0
         self.suspicious = []
+        self.settings = []
         self.password = "%032x" % random.SystemRandom().getrandbits(128)
         self.failures_file = opts.failures
 
@@ -768,6 +799,14 @@ class Tester:
             self.gen.last_rev = None
             sql, params = build_call(r, self.gen, owner)
             prelude = None if outside else self.prelude(r)
+            if self.settings and self.rng.random() < 0.2:
+                name, vartype, lo, hi, enums = self.rng.choice(self.settings)
+                setting = "SELECT pg_catalog.set_config(%s, %s, %s)" % (
+                    psycopg2.extensions.adapt(name).getquoted().decode(),
+                    psycopg2.extensions.adapt(setting_value(self.rng, vartype, lo, hi, enums)
+                                              ).getquoted().decode(),
+                    "false" if outside else "true")
+                prelude = setting + ("; " + prelude if prelude else "")
             info = dict(epoch=epoch, call=self.calls, role=role, routine=r.signature,
                         prelude=prelude, sql=sql, args=[describe_value(p) for p in params],
                         outside_transaction=outside, transaction_calls=len(routines))
@@ -1044,11 +1083,14 @@ class Tester:
 
         t = self.connect(TEMPLATE_DB)
         routines = load_routines(t.cursor())
+        self.settings = load_settings(t.cursor())
         t.close()
         callable_ = [r for r in routines if r.skip is None]
         print("seed %d; %d routines in schema migrate, %d called at random; pgTAP %s"
               % (opts.seed, len(routines), len(callable_),
                  "installed (tap_* helpers run for real)" if self.have_pgtap else "not available"))
+        print("settings set at random before some calls: %s"
+              % (", ".join(st[0] for st in self.settings) or "none"))
         for r in routines:
             if r.skip:
                 print("  not called at random: %s: %s" % (r.signature, r.skip))
