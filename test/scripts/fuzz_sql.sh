@@ -24,6 +24,7 @@ if [ "${1:-}" = "--in-cluster" ]; then
 	# pg_virtualenv -t keeps the cluster's log next to its configuration
 	log=$(dirname "${PG_CLUSTER_CONF_ROOT:-/nonexistent}")/log/postgresql-$PGM_PG_VERSION-regress.log
 	[ -r "$log" ] || { pgm_warn "no readable server log at $log: crashes are seen through the connections only"; log=; }
+	# shellcheck disable=SC2119  # no extension other than ours to check
 	pgm_check_available || exit 1
 	exec "${PYTHON:-/usr/bin/python3}" "$PGM_ROOT/test/fuzz/sql_random.py" \
 		--calls "${FUZZ_SQL_CALLS:-5000}" ${log:+--log "$log"} \

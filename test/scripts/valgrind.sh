@@ -213,6 +213,11 @@ main()
 	stop_server "$tmp"
 	cp "$tmp"/vg/vg.*.log "$tmp/server.log" "$out/" 2>/dev/null
 	echo "postmaster exit status under valgrind: $SERVER_EXIT"
+	[ "$SERVER_EXIT" = 0 ] || rc=1
+	if grep -E 'terminated by signal|was terminated by exception|PANIC:|TRAP:' "$out/server.log"; then
+		pgm_warn "the server log reports a crash"
+		rc=1
+	fi
 
 	pgm_say "valgrind logs ($out)"
 	summarize "$out" || rc=1
