@@ -73,3 +73,23 @@ replica:
 
 load:
 	@bash test/scripts/load.sh
+
+# Fuzzing: the pure core under libFuzzer (clang; installed when missing and
+# run as root) for FUZZ_SECONDS per target (default 60), see
+# test/scripts/fuzz.sh.  Not part of "make test".
+.PHONY: fuzz
+fuzz:
+	@bash test/scripts/fuzz.sh
+
+# The random SQL tester: FUZZ_SQL_CALLS (default 5000) random and hostile
+# calls of every function of schema migrate in a throwaway cluster, see
+# test/scripts/fuzz_sql.sh.  Not part of "make test".
+.PHONY: fuzz-sql
+fuzz-sql:
+	@bash test/scripts/fuzz_sql.sh
+
+# The pg_regress and pgTAP suites against a server running under valgrind
+# memcheck (minutes), see test/scripts/valgrind.sh.  Not part of "make test".
+.PHONY: valgrind
+valgrind:
+	@bash test/scripts/valgrind.sh

@@ -353,6 +353,65 @@ check_begun(const char *function)
 				 errhint("Write the script with migrate.upgrade_sql() or migrate.downgrade_sql().")));
 }
 
+/*
+ * check_step_state: an offline step is recorded only where the online
+ * runner would have run it: an upgrade of an unapplied revision whose
+ * parents and dependencies are applied, a downgrade of an applied revision
+ * that no applied revision depends on.  A script edited, reordered or
+ * partly run twice is refused here instead of leaving an applied set that
+ * is not closed under ancestry.
+ */
+static void
+check_step_state(const char *id, bool upgrade)
+{
+	MgGraph    *g = pgm_graph_ready(true);
+	int			idx = mg_graph_find(g, id);
+	const MgRev *r;
+
+	if (idx < 0)
+		elog(ERROR, "pg_migrate: registered revision \"%s\" is missing from the graph", id);
+	r = &g->revs[idx];
+	if (upgrade && r->applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" of the offline script is already applied", id),
+				 errhint("Each revision is recorded once; write a new script with migrate.upgrade_sql() against this database.")));
+	if (!upgrade && !r->applied)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("revision \"%s\" of the offline script is not applied", id),
+				 errhint("Each revision is recorded once; write a new script with migrate.downgrade_sql() against this database.")));
+	if (upgrade)
+	{
+		for (int k = 0; k < r->nparents + r->ndeps; k++)
+		{
+			int			p = k < r->nparents ? r->parents[k] : r->deps[k - r->nparents];
+
+			if (p >= 0 && !g->revs[p].applied)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("revision \"%s\" cannot be recorded as applied before its %s \"%s\"",
+								id, k < r->nparents ? "parent" : "dependency",
+								g->revs[p].id),
+						 errhint("Run the steps of an offline script in the order migrate.upgrade_sql() wrote them.")));
+		}
+	}
+	else
+	{
+		for (int k = g->dep_off[idx]; k < g->dep_off[idx + 1]; k++)
+		{
+			int			c = g->dep_child[k];
+
+			if (g->revs[c].applied)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("revision \"%s\" cannot be recorded as unapplied while revision \"%s\", which depends on it, is applied",
+								id, g->revs[c].id),
+						 errhint("Run the steps of an offline script in the order migrate.downgrade_sql() wrote them.")));
+		}
+	}
+}
+
 PG_FUNCTION_INFO_V1(pgm_offline_verify);
 
 /*
@@ -373,6 +432,8 @@ pgm_offline_verify(PG_FUNCTION_ARGS)
 	memset(&s, 0, sizeof(s));
 	s.id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	s.verify = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	/* the script's verify SQL may have been edited: check it as registration does */
+	pgm_check_revision_sql(s.verify, "verify", s.id, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_migrate: SPI_connect failed");
 	pgm_run_verify(&s);
@@ -441,6 +502,7 @@ pgm_offline_record(PG_FUNCTION_ARGS)
 				 errdetail("The script ran content with checksum %s; the registered content has checksum %s.",
 						   s.checksum, registered),
 				 errhint("Write a new script with migrate.%s_sql().", op)));
+	check_step_state(s.id, upgrade);
 	{
 		int64		us = (int64) secs * 1000000 + usecs;
 		TimestampTz now = GetCurrentTimestamp();

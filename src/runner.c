@@ -295,9 +295,11 @@ pgm_run_verify(const RunStep *s)
 
 		if (rc < 0)
 			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("verify statement %d of revision \"%s\" could not run: %s",
-							st->number, s->id, SPI_result_code_string(rc))));
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("verify statement %d of revision \"%s\" cannot run inside a revision: %s",
+							st->number, s->id, SPI_result_code_string(rc)),
+					 errdetail("Statement %d, line %d: %s", st->number, st->lineno, st->first_line),
+					 errhint("Verify SQL runs inside the revision's transaction: no transaction control, no COPY from or to the client.")));
 		if (SPI_tuptable == NULL)
 			continue;
 		for (uint64 r = 0; r < SPI_processed; r++)
