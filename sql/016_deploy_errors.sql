@@ -15,10 +15,11 @@ BEGIN;
 CALL migrate.deploy();
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
-CREATE FUNCTION pg_temp.deploy_in_function() RETURNS void LANGUAGE plpgsql
+CREATE FUNCTION deploy_in_function() RETURNS void LANGUAGE plpgsql
 AS $$ BEGIN CALL migrate.deploy(); END $$;
-SELECT pg_temp.deploy_in_function();
+SELECT deploy_in_function();
 \echo :LAST_ERROR_SQLSTATE
+DROP FUNCTION deploy_in_function();
 DO $$
 BEGIN
     CALL migrate.deploy();
