@@ -99,6 +99,46 @@ SELECT query FROM activity_seen;
 -- "[3/10] upgrade a1b2c3 add email (0.12 s)").
 SHOW pg_migrate.quiet;
 
+-- Revisions do not run in subtransactions of their own: the whole call
+-- takes one transaction id, however many revisions write.  (A
+-- subtransaction that writes takes an id of its own; past 64 of them in a
+-- transaction every other session's snapshot looks them up in pg_subtrans.)
+-- The row inserted in a savepoint after the upgrade gets the next id handed
+-- out: one more than the transaction's own, not 70 more.
+CREATE TABLE xid_probe (n int);
+SELECT count(migrate.revision(id => 'x' || lpad(i::text, 2, '0'),
+    down_revision => ARRAY[CASE WHEN i = 1 THEN 'r7_activity' ELSE 'x' || lpad((i - 1)::text, 2, '0') END],
+    upgrade => format('CREATE TABLE xt%s (id int); INSERT INTO xt%s VALUES (1)', i, i),
+    downgrade => format('DROP TABLE xt%s', i))) AS registered
+FROM generate_series(1, 70) AS i;
+BEGIN;
+INSERT INTO xid_probe VALUES (0);
+SELECT count(*) AS upgraded FROM migrate.upgrade('heads');
+SAVEPOINT after_upgrade;
+INSERT INTO xid_probe VALUES (1);
+SELECT (SELECT xmin::text::bigint FROM xid_probe WHERE n = 1) -
+       (SELECT xmin::text::bigint FROM xid_probe WHERE n = 0) < 10 AS fewer_than_10_ids_taken;
+COMMIT;
+SELECT count(*) AS tables_made FROM pg_class WHERE relname ~ '^xt[0-9]+$' AND relkind = 'r';
+
+-- A revision that fails inside the caller's savepoint: rolling back to it
+-- undoes the revision's settings too, and the session can migrate again.
+SELECT migrate.revision(id => 'x71_fails', down_revision => '{x70}',
+    upgrade => $$CREATE TABLE x71_table (id int); SET work_mem = '9MB'; SET search_path = pg_catalog; SELECT 1 / 0$$,
+    downgrade => $$SELECT 1$$);
+BEGIN;
+SAVEPOINT before_upgrade;
+SELECT count(*) FROM migrate.upgrade('heads');
+ROLLBACK TO SAVEPOINT before_upgrade;
+SHOW work_mem;
+SHOW search_path;
+SELECT count(*) AS downgraded FROM migrate.downgrade('x60');
+COMMIT;
+SELECT count(*) AS tables_left FROM pg_class WHERE relname ~ '^xt[0-9]+$' AND relkind = 'r';
+SELECT to_regclass('x71_table') AS x71_table,
+       (SELECT count(*) FROM migrate.object_changes WHERE revision = 'x71_fails') AS lineage_rows_of_x71;
+DROP TABLE xid_probe;
+
 SELECT count(*) FROM migrate.downgrade('base');
 DROP TABLE activity_seen;
 DROP SCHEMA registry;

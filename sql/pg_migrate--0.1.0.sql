@@ -433,10 +433,10 @@ CREATE TABLE migrate.object_changes (
 	action				text		NOT NULL,
 	object_type			text		NOT NULL,
 	schema_name			text,
-	object_identity		text		NOT NULL,
-	old_identity		text,
-	session_user_name	name		NOT NULL,
-	current_user_name	name		NOT NULL,
+	object_identity		text		COLLATE "C" NOT NULL,
+	old_identity		text		COLLATE "C",
+	session_user_name	text		NOT NULL,
+	current_user_name	text		NOT NULL,
 	transaction_id		xid8
 );
 CREATE INDEX object_changes_identity ON migrate.object_changes (object_identity);

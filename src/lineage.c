@@ -35,6 +35,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -70,20 +71,21 @@ static const char *const MANAGED_SQL =
 "WHERE schema_name OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[])";
 
 static const char *const RECORD_SQL =
-"WITH c AS (INSERT INTO migrate.object_changes (revision, direction, command_tag, "
+"INSERT INTO migrate.object_changes (revision, direction, command_tag, "
 "    action, object_type, schema_name, object_identity, old_identity, "
 "    session_user_name, current_user_name, transaction_id) "
-"  SELECT u.rev, u.dir, u.tag, u.act, u.typ, u.sch, u.ident, u.old, $1, $2, "
+"SELECT u.rev, u.dir, u.tag, u.act, u.typ, u.sch, u.ident, u.old, $1, $2, "
 "    pg_catalog.pg_current_xact_id() "
-"  FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($4::pg_catalog.text[]), "
-"                  pg_catalog.unnest($5::pg_catalog.text[]), pg_catalog.unnest($6::pg_catalog.text[]), "
-"                  pg_catalog.unnest($7::pg_catalog.text[]), pg_catalog.unnest($8::pg_catalog.text[]), "
-"                  pg_catalog.unnest($9::pg_catalog.text[]), pg_catalog.unnest($10::pg_catalog.text[])) "
-"       WITH ORDINALITY AS u(rev, dir, tag, act, typ, sch, ident, old, o) "
-"  ORDER BY u.o RETURNING schema_name, revision) "
+"FROM ROWS FROM (pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($4::pg_catalog.text[]), "
+"                pg_catalog.unnest($5::pg_catalog.text[]), pg_catalog.unnest($6::pg_catalog.text[]), "
+"                pg_catalog.unnest($7::pg_catalog.text[]), pg_catalog.unnest($8::pg_catalog.text[]), "
+"                pg_catalog.unnest($9::pg_catalog.text[]), pg_catalog.unnest($10::pg_catalog.text[])) "
+"     WITH ORDINALITY AS u(rev, dir, tag, act, typ, sch, ident, old, o) "
+"ORDER BY u.o";
+
+static const char *const RECORD_MANAGED_SQL =
 "INSERT INTO migrate.managed_schemas (schema_name) "
-"SELECT DISTINCT schema_name FROM c WHERE revision IS NOT NULL AND schema_name IS NOT NULL "
-"ON CONFLICT DO NOTHING";
+"SELECT pg_catalog.unnest($1::pg_catalog.text[]) ON CONFLICT DO NOTHING";
 
 /*
  * Changes of revisions run by migrate.upgrade() and migrate.downgrade(),
@@ -227,6 +229,46 @@ managed(const Changes *c)
 }
 
 /*
+ * revision_schemas: the distinct schemas of the changes that revisions made
+ * (they become managed), in the order first seen; *n gets their number.
+ */
+static char **
+revision_schemas(const Changes *c, int *n)
+{
+	char	  **out = palloc(sizeof(char *) * (c->n ? c->n : 1));
+	HTAB	   *seen = NULL;
+
+	*n = 0;
+	for (int i = 0; i < c->n; i++)
+	{
+		bool		found;
+
+		if (c->rev[i] == NULL || c->sch[i] == NULL)
+			continue;
+		if (*n > 0 && strcmp(out[*n - 1], c->sch[i]) == 0)
+			continue;			/* the common case: the same as the last one */
+		if (seen == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = NAMEDATALEN;
+			ctl.entrysize = NAMEDATALEN;
+			ctl.hcxt = CurrentMemoryContext;
+			seen = hash_create("pg_migrate lineage schemas", 16, &ctl,
+							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		}
+		if (strlen(c->sch[i]) >= NAMEDATALEN)
+			continue;			/* not a schema name PostgreSQL can have */
+		(void) hash_search(seen, c->sch[i], HASH_ENTER, &found);
+		if (!found)
+			out[(*n)++] = c->sch[i];
+	}
+	if (seen != NULL)
+		hash_destroy(seen);
+	return out;
+}
+
+/*
  * flush: write the changes (as the extension owner), or refuse them as drift
  * when pg_migrate.drift = error.  drift: the changes were made outside any
  * revision.
@@ -234,12 +276,13 @@ managed(const Changes *c)
 static void
 flush(Changes *c, bool drift)
 {
-	Oid			types[10] = {NAMEOID, NAMEOID, TEXTARRAYOID, TEXTARRAYOID,
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID,
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
 	TEXTARRAYOID};
 	Datum		values[10];
 	PgmWho		who;
 	PgmOwnerSave save;
+	int			nschemas;
 
 	if (c == NULL || c->n == 0)
 		return;
@@ -256,8 +299,8 @@ flush(Changes *c, bool drift)
 					 errhint("Write the change as a revision: register it with migrate.revision() and run migrate.upgrade().")));
 	}
 	pgm_who(&who);
-	values[0] = DirectFunctionCall1(namein, CStringGetDatum(who.session_user));
-	values[1] = DirectFunctionCall1(namein, CStringGetDatum(who.current_user));
+	values[0] = CStringGetTextDatum(who.session_user);
+	values[1] = CStringGetTextDatum(who.current_user);
 	values[2] = text_array(c->rev, c->n);
 	values[3] = text_array(c->dir, c->n);
 	values[4] = text_array(c->tag, c->n);
@@ -268,6 +311,17 @@ flush(Changes *c, bool drift)
 	values[9] = text_array(c->old, c->n);
 	pgm_as_owner(&save);
 	pgm_exec(RECORD_SQL, 10, types, values, NULL, false, 0, SPI_OK_INSERT);
+	if (!drift)
+	{
+		char	  **schemas = revision_schemas(c, &nschemas);
+
+		if (nschemas > 0)
+		{
+			values[0] = text_array(schemas, nschemas);
+			pgm_exec(RECORD_MANAGED_SQL, 1, types + 2, values, NULL, false, 0,
+					 SPI_OK_INSERT);
+		}
+	}
 	pgm_restore_user(&save);
 }
 

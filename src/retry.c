@@ -106,12 +106,10 @@ int			pgm_lock_retries = 5;
 int			pgm_lock_backoff = 100;
 
 /*
- * The revision that set lock_timeout itself: its subtransaction, in the
- * top-level transaction of that local id.  Statements of that revision run
- * with the revision's value.
+ * The revision that set lock_timeout itself, by its pgm_revision_serial (0:
+ * none).  Statements of that revision run with the revision's value.
  */
-static SubTransactionId own_subxact = InvalidSubTransactionId;
-static LocalTransactionId own_lxid = InvalidLocalTransactionId;
+static uint64 own_revision = 0;
 
 /* The sampler of lock waits (see the file header). */
 static bool sampler_registered = false;
@@ -533,14 +531,12 @@ set_lock_timeout(int ms, GucAction action)
 
 /*
  * revision_has_own_timeout: did the running revision set lock_timeout
- * itself?  Its statements run in the revision's subtransaction.
+ * itself (in an earlier statement)?
  */
 static bool
 revision_has_own_timeout(void)
 {
-	return own_subxact != InvalidSubTransactionId &&
-		own_subxact == GetCurrentSubTransactionId() &&
-		own_lxid == MyProc->lxid;
+	return own_revision != 0 && own_revision == pgm_revision_serial;
 }
 
 /*
@@ -622,16 +618,14 @@ run_with_retry(const PgmStmt *st, int timeout_ms)
 			 * the revision (a SET LOCAL would have ended with our level).
 			 */
 			set_lock_timeout(after, GUC_ACTION_LOCAL);
-			own_subxact = GetCurrentSubTransactionId();
-			own_lxid = MyProc->lxid;
+			own_revision = pgm_revision_serial;
 		}
 	}
 }
 
 /*
  * pgm_execute_statement: run one statement of a revision.  The caller is
- * connected to SPI, runs the revision in an internal subtransaction and
- * names the statement in its error context.
+ * connected to SPI and names the statement in its error context.
  */
 void
 pgm_execute_statement(const PgmStmt *st, PgmRunMode mode)

@@ -13,9 +13,10 @@
  * snapshot: when the catalog moved on since then, it gets a serialization
  * failure instead of applying anything twice.
  *
- * The plan is plan.c's.  Each revision runs in an internal subtransaction,
- * statement by statement as split by sqlsplit.c, as the calling user, with
- * settings it changes (search_path, role) restored afterwards.  An error
+ * The plan is plan.c's.  Each revision runs statement by statement as split
+ * by sqlsplit.c, as the calling user, with settings it changes
+ * (search_path, role) restored afterwards, and without a subtransaction of
+ * its own (see pgm_run_revision).  An error
  * keeps its SQLSTATE and message and gains a context line naming the
  * revision, the step and the statement; the error then ends the call and,
  * with it, everything the call did.  Bookkeeping (migrate.applied, one
@@ -58,6 +59,9 @@ bool		pgm_quiet = false;
 int			pgm_migration_lock_timeout = 600000;
 
 static bool runner_active = false;
+
+/* Counts the revisions this backend started to run (see runner.h). */
+uint64		pgm_revision_serial = 0;
 
 static const char *const BODIES_SQL =
 "SELECT u.ord, r.upgrade, r.downgrade, r.verify, r.transactional, r.checksum "
@@ -342,24 +346,31 @@ pgm_run_verify(const RunStep *s)
 
 /*
  * pgm_run_revision: run one revision's SQL (and, for an upgrade, its verify
- * SQL) in an internal subtransaction, each statement through
- * pgm_execute_statement() (which applies the lock-timeout policy of the
- * mode).  On error the subtransaction is rolled back and the error
- * re-thrown with the revision, step and statement added.
+ * SQL), each statement through pgm_execute_statement() (which applies the
+ * lock-timeout policy of the mode).  An error is re-thrown with the
+ * revision, step and statement added to its context; settings the revision
+ * changed are undone after it, or by the abort that follows an error.
+ *
+ * There is no subtransaction per revision: an error ends the whole call,
+ * so a subtransaction would undo nothing the caller's abort does not, and
+ * it costs.  Each one that writes takes a transaction id of its own; past
+ * 64 of them (PGPROC_MAX_CACHED_SUBXIDS) every other session's snapshot
+ * is "suboverflowed" and looks up pg_subtrans for as long as the migration
+ * runs, and each subtransaction's end walks the relation cache, the local
+ * lock table and the pending file deletions of the whole transaction, which
+ * grow with every revision before it.
  */
 void
 pgm_run_revision(const RunStep *s, int stepno, int nsteps, bool upgrade,
 				 PgmRunMode mode)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	volatile int stmtno = 0;
 	const char *volatile stmtline = NULL;
 	volatile bool verifying = false;
 	int			nest = NewGUCNestLevel();
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
+	pgm_revision_serial++;
 	pgm_lineage_revision = s->id;
 	pgm_lineage_direction = upgrade ? "upgrade" : "downgrade";
 	PG_TRY();
@@ -380,11 +391,6 @@ pgm_run_revision(const RunStep *s, int stepno, int nsteps, bool upgrade,
 			verifying = true;
 			pgm_run_verify(s);
 		}
-		pgm_lineage_revision = NULL;
-		pgm_lineage_direction = NULL;
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
 	}
 	PG_CATCH();
 	{
@@ -396,9 +402,6 @@ pgm_run_revision(const RunStep *s, int stepno, int nsteps, bool upgrade,
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
 
 		if (verifying)
 			where = psprintf("verify of revision \"%s\" (step %d/%d)",
@@ -409,9 +412,13 @@ pgm_run_revision(const RunStep *s, int stepno, int nsteps, bool upgrade,
 							 nsteps, stmtno, stmtline ? (const char *) stmtline : "");
 		edata->context = edata->context ?
 			psprintf("%s\n%s", edata->context, where) : where;
+		/* the abort that follows pops the settings' nesting level */
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	pgm_lineage_revision = NULL;
+	pgm_lineage_direction = NULL;
+	MemoryContextSwitchTo(oldcxt);
 	/* settings the revision changed (search_path, role) end with it */
 	AtEOXact_GUC(false, nest);
 }

@@ -39,6 +39,12 @@ typedef enum PgmRunMode
 	PGM_RUN_DEPLOY
 } PgmRunMode;
 
+/*
+ * Incremented each time pgm_run_revision() starts a revision: tells one
+ * revision's statements from the next one's in the same transaction.
+ */
+extern uint64 pgm_revision_serial;
+
 extern void pgm_acquire_migration_lock(void);
 extern void pgm_wait_for_lock(const LOCKTAG *tag, bool session_lock,
 							  const char *detail);
