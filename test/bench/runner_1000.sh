@@ -39,25 +39,32 @@
 #   down runner    SELECT count(*) FROM migrate.downgrade('base'), quiet
 #   down runner+N  the same without quiet
 #
-# Each upgrade variant is followed by its own downgrade variant (which resets
-# the database), the four pairs run in a rotating order, REPS times; the
-# median of each variant is reported and ratios are ratios of medians.
-# Before every timed run the database is vacuumed and a checkpoint is taken
-# (when allowed), so that no run pays for the previous one's garbage.  One
-# untimed round of all pairs comes first.
+# Every timed run works in a schema of its own (search_path set for the
+# connection through PGOPTIONS; the revision SQL names its tables
+# unqualified): each upgrade fills a new, empty schema bench_run_NNN, and
+# the runner variants start from a recorded state stamped to base (no SQL
+# run).  All upgrades run first -- one untimed run of each variant, then
+# REPS rounds of all of them in a rotating order -- then all downgrades in
+# the same way, each emptying one of the filled schemas (the runner's after
+# a stamp to the head).  The median of each variant is reported and ratios
+# are ratios of medians.  Before every timed run the catalogs and
+# pg_migrate's tables are vacuumed and a checkpoint is taken (when
+# allowed), so that no run pays for the previous one's garbage.
 #
 # Where the server lets a superuser read /proc/self/stat (Linux), the floor
 # and runner variants also report the backend's CPU time (user and system,
-# read after the commit in the same session): less disturbed than wall time
-# on a busy machine, and blind to waits (fsync), which are the same for all.
+# read after the commit in the same session), blind to waits (fsync),
+# which are the same for all.
 #
-# Note on the figures: on ext4 without a journal, creating a file skips
-# inodes freed in the last 60 s (more while their inode block is dirty), so
-# every upgrade here, which follows the DROP of ~5 files per revision, pays
-# a kernel cost (ext4 find_inode_bit / recently_deleted) that a first
-# deploy would not; it is the same for every variant, and it inflates the
-# floor (on a first deploy the same overhead is a larger share) and adds
-# noise to the system CPU time; the user CPU time is the steadier figure.
+# Why no upgrade follows a DROP: on ext4 without a journal, creating a
+# file skips inodes freed in the last 60 s (longer while their inode block
+# is dirty), scanning past each of them, so an upgrade run right after the
+# DROP of ~5 files per revision pays a kernel cost (ext4 find_inode_bit /
+# recently_deleted) quadratic in the files dropped, that varies from run to
+# run by a second or more and swamped the differences measured here.  No
+# migration on a live database drops and recreates 5,000 files a minute.
+# The same holds for a run started right after something else deleted
+# thousands of files (an earlier run of this script): wait a few minutes.
 #
 # Targets (from the issue):
 #   upgrade runner   <= 1.10 x the upgrade floor, and faster than psql -1 -f
@@ -119,13 +126,15 @@ existing=$(q -c "SELECT count(*) FROM migrate.revisions") ||
 	die "cannot read migrate.revisions (is pg_migrate created in database ${PGDATABASE:-?}?)"
 [ "$existing" = 0 ] || die "migrate.revisions already holds $existing revisions: run in an empty database"
 
-# The number of our tables that exist (public.tNNNN).
+# The number of our tables in schema $1 (default public).
 ntables()
 {
-	q -c "SELECT count(*) FROM pg_catalog.pg_class c
-	        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-	       WHERE n.nspname = 'public' AND c.relkind = 'r'
-	         AND c.relname ~ '^t[0-9]{$W}\$'"
+	q -v schema="${1:-public}" <<SQL
+SELECT count(*) FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = :'schema' AND c.relkind = 'r'
+   AND c.relname ~ '^t[0-9]{$W}\$';
+SQL
 }
 have=$(ntables) || die "cannot read pg_class"
 [ "$have" = 0 ] || die "$have tables named t$(printf '%0*d' "$W" 0 | tr 0 N) already exist in schema public: run in an empty database"
@@ -142,10 +151,21 @@ if [ "$SETTLE" = 1 ] && q -c "CHECKPOINT" >/dev/null 2>&1; then
 	can_checkpoint=1
 fi
 
+# What settle() vacuums: the catalogs DDL writes and pg_migrate's tables
+# (not the whole database: it holds thousands of the runs' tables).
+VACUUM_LIST="pg_catalog.pg_class, pg_catalog.pg_attribute, pg_catalog.pg_type,
+	pg_catalog.pg_depend, pg_catalog.pg_index, pg_catalog.pg_constraint,
+	pg_catalog.pg_attrdef, pg_catalog.pg_statistic"
+migrate_tables=$(q -c "SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I', n.nspname, c.relname), ', ')
+                         FROM pg_catalog.pg_class c
+                         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                        WHERE n.nspname = 'migrate' AND c.relkind = 'r'") || die "cannot read pg_class"
+[ -n "$migrate_tables" ] && VACUUM_LIST="$VACUUM_LIST, $migrate_tables"
+
 settle()
 {
 	if [ "$SETTLE" = 1 ]; then
-		q -c "VACUUM" >/dev/null 2>&1
+		q -c "VACUUM $VACUUM_LIST" >/dev/null 2>&1
 		[ "$can_checkpoint" = 1 ] && q -c "CHECKPOINT" >/dev/null 2>&1
 	fi
 	return 0
@@ -274,25 +294,26 @@ IFS='|' read -r heads_cold_ms heads_warm_ms <<<"$load_out"
 declare -A T		# variant -> " s1 s2 ..."
 declare -A NOTICES	# variant -> notices seen in the last run
 declare -A CU CS	# variant -> " cpu1 cpu2 ..." (backend user, system CPU s)
+declare -A UPT UPCU UPCS	# the same for the upgrades, kept while the downgrades run
 
-# timed VARIANT EXPECTED_TABLES_AFTER CMD...: run CMD (a psql), time it,
-# check the result.
+# timed VARIANT SCHEMA EXPECTED_TABLES_AFTER CMD...: run CMD (a psql) with
+# search_path = SCHEMA, time it, check the result.
 timed()
 {
-	local v=$1 want=$2 a b got
-	shift 2
+	local v=$1 schema=$2 want=$3 a b got
+	shift 3
 	settle
 	rm -f "$tmp/cpu"
 	a=$(now)
-	"$@" >"$tmp/out" 2>"$tmp/err"
+	PGOPTIONS="-c search_path=$schema" "$@" >"$tmp/out" 2>"$tmp/err"
 	local rc=$?
 	b=$(now)
 	if [ "$rc" -ne 0 ]; then
 		cat "$tmp/err" >&2
 		die "$v: failed (exit status $rc)"
 	fi
-	got=$(ntables) || die "cannot read pg_class"
-	[ "$got" = "$want" ] || die "$v: $got tables afterwards, expected $want"
+	got=$(ntables "$schema") || die "cannot read pg_class"
+	[ "$got" = "$want" ] || die "$v: $got tables in schema $schema afterwards, expected $want"
 	case $v in
 	*runner*)
 		# The runner returns one row per step.
@@ -308,50 +329,91 @@ timed()
 	T[$v]+=" $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", b - a }')"
 }
 
-pair_floor()
+# The recorded state the runner variants start from: stamped (no SQL run)
+# to base before an upgrade, to the head before a downgrade.
+at()
 {
-	timed "up floor" "$N" q -f - <"$tmp/up_floor.sql"
-	timed "down floor" 0 q -f - <"$tmp/down_floor.sql"
-}
-pair_script()
-{
-	timed "up psql -1 -f" "$N" q -1 -f "$tmp/up_script.sql"
-	timed "down psql -1 -f" 0 q -1 -f "$tmp/down_script.sql"
-}
-pair_runner()
-{
-	timed "up runner" "$N" q -f "$tmp/up_runner.sql"
-	timed "down runner" 0 q -f "$tmp/down_runner.sql"
-}
-pair_runner_nolineage()
-{
-	timed "up runner, lineage off" "$N" q -f "$tmp/up_runner_nolineage.sql"
-	timed "down runner, lineage off" 0 q -f "$tmp/down_runner_nolineage.sql"
-}
-pair_runner_notice()
-{
-	timed "up runner, NOTICEs" "$N" q -f "$tmp/up_runner_notice.sql"
-	timed "down runner, NOTICEs" 0 q -f "$tmp/down_runner_notice.sql"
+	local want=$1 cur
+	cur=$(q -c "SELECT count(*) FROM migrate.applied") || die "cannot read migrate.applied"
+	case $want in
+	base) [ "$cur" = 0 ] && return 0 ;;
+	heads) [ "$cur" = "$N" ] && return 0 ;;
+	esac
+	q -c "SELECT count(*) FROM migrate.stamp('$want')" >/dev/null || die "stamp('$want') failed"
 }
 
-PAIRS=(pair_floor pair_script)
-[ "$has_runner" = 1 ] && PAIRS+=(pair_runner pair_runner_notice pair_runner_nolineage)
-np=${#PAIRS[@]}
+# A new, empty schema for the next upgrade, its name printed.
+nschemas=0
+SCHEMAS=()		# every schema an upgrade filled, in order
+new_schema()
+{
+	nschemas=$((nschemas + 1))
+	NEW_SCHEMA=$(printf 'bench_run_%03d' "$nschemas")
+	q -c "CREATE SCHEMA $NEW_SCHEMA" >/dev/null || die "cannot create schema $NEW_SCHEMA"
+	SCHEMAS+=("$NEW_SCHEMA")
+}
+# The next filled schema for a downgrade to empty.
+next_down=0
+take_schema()
+{
+	[ "$next_down" -lt "${#SCHEMAS[@]}" ] || die "no upgraded schema left to downgrade"
+	DOWN_SCHEMA=${SCHEMAS[$next_down]}
+	next_down=$((next_down + 1))
+}
 
-# One untimed round first: the first CREATE TABLE of a database pays for
-# things no later run does (catalog caches, relation files, the relmapper).
-for p in "${PAIRS[@]}"; do
-	T=()
-	"$p"
-done
-T=()
-CU=()
-CS=()
+up_floor()		{ new_schema; timed "up floor" "$NEW_SCHEMA" "$N" q -f - <"$tmp/up_floor.sql"; }
+up_script()		{ new_schema; timed "up psql -1 -f" "$NEW_SCHEMA" "$N" q -1 -f "$tmp/up_script.sql"; }
+up_runner()		{ new_schema; at base; timed "up runner" "$NEW_SCHEMA" "$N" q -f "$tmp/up_runner.sql"; }
+up_runner_notice()	{ new_schema; at base; timed "up runner, NOTICEs" "$NEW_SCHEMA" "$N" q -f "$tmp/up_runner_notice.sql"; }
+up_runner_nolineage()	{ new_schema; at base; timed "up runner, lineage off" "$NEW_SCHEMA" "$N" q -f "$tmp/up_runner_nolineage.sql"; }
+down_floor()		{ take_schema; timed "down floor" "$DOWN_SCHEMA" 0 q -f - <"$tmp/down_floor.sql"; }
+down_script()		{ take_schema; timed "down psql -1 -f" "$DOWN_SCHEMA" 0 q -1 -f "$tmp/down_script.sql"; }
+down_runner()		{ take_schema; at heads; timed "down runner" "$DOWN_SCHEMA" 0 q -f "$tmp/down_runner.sql"; }
+down_runner_notice()	{ take_schema; at heads; timed "down runner, NOTICEs" "$DOWN_SCHEMA" 0 q -f "$tmp/down_runner_notice.sql"; }
+down_runner_nolineage()	{ take_schema; at heads; timed "down runner, lineage off" "$DOWN_SCHEMA" 0 q -f "$tmp/down_runner_nolineage.sql"; }
 
-for ((r = 0; r < REPS; r++)); do
-	for ((j = 0; j < np; j++)); do
-		"${PAIRS[(r + j) % np]}"
+UPS=(up_floor up_script)
+DOWNS=(down_floor down_script)
+if [ "$has_runner" = 1 ]; then
+	UPS+=(up_runner up_runner_notice up_runner_nolineage)
+	DOWNS+=(down_runner down_runner_notice down_runner_nolineage)
+fi
+
+# rounds NAME...: REPS rounds of the variants, in a rotating order.
+rounds()
+{
+	local fns=("$@") n=$#
+	for ((r = 0; r < REPS; r++)); do
+		for ((j = 0; j < n; j++)); do
+			"${fns[(r + j) % n]}"
+		done
 	done
+}
+
+# All upgrades first, each into a schema of its own, then all downgrades,
+# each emptying one of those schemas: no upgrade creates its files right
+# after a DROP (see the note on ext4 at the top).  One untimed run of each
+# variant first: the first CREATE TABLE of a database pays for things no
+# later run does (catalog caches, relation files, the relmapper).
+for f in "${UPS[@]}"; do "$f"; done
+T=() CU=() CS=()
+rounds "${UPS[@]}"
+for f in "${DOWNS[@]}"; do "$f"; done
+for v in "up floor" "up psql -1 -f" "up runner" "up runner, NOTICEs" "up runner, lineage off"; do
+	UPT[$v]=${T[$v]:-}
+	UPCU[$v]=${CU[$v]:-}
+	UPCS[$v]=${CS[$v]:-}
+done
+T=() CU=() CS=()
+rounds "${DOWNS[@]}"
+for v in "${!UPT[@]}"; do
+	T[$v]=${UPT[$v]}
+	CU[$v]=${UPCU[$v]}
+	CS[$v]=${UPCS[$v]}
+done
+[ "$next_down" = "$nschemas" ] || die "$((nschemas - next_down)) upgraded schemas were not downgraded"
+for sch in "${SCHEMAS[@]}"; do
+	q -c "DROP SCHEMA $sch" >/dev/null || die "cannot drop schema $sch"
 done
 
 # ------------------------------------------------------------------------
@@ -402,9 +464,9 @@ printf '%-40s %9.2f ms  (heads() as the first call of a session)\n' "loading the
 printf '%-40s %9.2f ms\n' "heads() warm" "$heads_warm_ms"
 
 echo
-echo "== running (s, end to end: a psql process, connection, work, commit;"
+echo "== running (s, end to end: a psql process, connection, work, commit; each run in a schema of its own;"
 settled=none
-[ "$SETTLE" = 1 ] && settled="VACUUM$([ "$can_checkpoint" = 1 ] && echo ' + CHECKPOINT')"
+[ "$SETTLE" = 1 ] && settled="VACUUM (catalogs, migrate)$([ "$can_checkpoint" = 1 ] && echo ' + CHECKPOINT')"
 echo "   median of $REPS interleaved runs; before each: ${settled#none + })"
 [ "$has_cpu" = 1 ] &&
 	echo "   usr, sys = the backend's user and system CPU time (medians), from /proc/self/stat after the commit)"
