@@ -61,10 +61,14 @@ char	   *pgm_managed_schemas = NULL;
 #define DDL_COMMAND				9
 #define DDL_NATTS				9
 
-static const char *const DROP_SQL =
-"SELECT object_type, schema_name, object_identity "
-"FROM pg_catalog.pg_event_trigger_dropped_objects() "
-"WHERE (original OR normal) AND NOT is_temporary";
+/* Columns of pg_event_trigger_dropped_objects() */
+#define DROP_ORIGINAL			4
+#define DROP_NORMAL				5
+#define DROP_IS_TEMPORARY		6
+#define DROP_OBJECT_TYPE		7
+#define DROP_SCHEMA_NAME		8
+#define DROP_OBJECT_IDENTITY	10
+#define DROP_NATTS				10
 
 static const char *const MANAGED_SQL =
 "SELECT pg_catalog.count(*) FROM migrate.managed_schemas "
@@ -534,35 +538,57 @@ alter_subcommands(Changes *c, const char *tag, const char *sch,
 }
 
 /*
- * ddl_commands: the result of pg_event_trigger_ddl_commands() for the
- * statement that fired the trigger, called directly (no query to plan and
- * run for each DDL statement).  *desc is its row type; the caller frees
- * *econtext after the tuplestore.
+ * event_srf: the result of an event trigger's set-returning function (fn,
+ * with no arguments, at least natts columns), called directly: no query to
+ * plan and run for each DDL statement.  *flinfo caches its lookup.  *desc
+ * is its row type; the caller frees *econtext after the tuplestore.
+ */
+static Tuplestorestate *
+event_srf(Oid fn, FmgrInfo *flinfo, int natts, TupleDesc *desc,
+		  ExprContext **econtext)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	ReturnSetInfo rsinfo = {0};
+
+	if (flinfo->fn_oid != fn)
+		fmgr_info_cxt(fn, flinfo, TopMemoryContext);
+	rsinfo.type = T_ReturnSetInfo;
+	rsinfo.econtext = *econtext = CreateStandaloneExprContext();
+	rsinfo.allowedModes = SFRM_Materialize;
+	rsinfo.returnMode = SFRM_ValuePerCall;
+	InitFunctionCallInfoData(*fcinfo, flinfo, 0, InvalidOid, NULL, (Node *) &rsinfo);
+	(void) FunctionCallInvoke(fcinfo);
+	if (rsinfo.returnMode != SFRM_Materialize || rsinfo.setResult == NULL ||
+		rsinfo.setDesc == NULL || rsinfo.setDesc->natts < natts)
+		elog(ERROR, "pg_migrate: unexpected result from function %u", fn);
+	*desc = rsinfo.setDesc;
+	return rsinfo.setResult;
+}
+
+/*
+ * ddl_commands: pg_event_trigger_ddl_commands() for the statement that
+ * fired the trigger.
  */
 static Tuplestorestate *
 ddl_commands(TupleDesc *desc, ExprContext **econtext)
 {
 	static FmgrInfo flinfo;
-	static bool have_flinfo = false;
-	LOCAL_FCINFO(fcinfo, 0);
-	ReturnSetInfo rsinfo = {0};
 
-	if (!have_flinfo)
-	{
-		fmgr_info_cxt(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &flinfo, TopMemoryContext);
-		have_flinfo = true;
-	}
-	rsinfo.type = T_ReturnSetInfo;
-	rsinfo.econtext = *econtext = CreateStandaloneExprContext();
-	rsinfo.allowedModes = SFRM_Materialize;
-	rsinfo.returnMode = SFRM_ValuePerCall;
-	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, (Node *) &rsinfo);
-	(void) FunctionCallInvoke(fcinfo);
-	if (rsinfo.returnMode != SFRM_Materialize || rsinfo.setResult == NULL ||
-		rsinfo.setDesc == NULL || rsinfo.setDesc->natts < DDL_NATTS)
-		elog(ERROR, "pg_migrate: unexpected result from pg_event_trigger_ddl_commands()");
-	*desc = rsinfo.setDesc;
-	return rsinfo.setResult;
+	return event_srf(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &flinfo, DDL_NATTS,
+					 desc, econtext);
+}
+
+/*
+ * dropped_objects: pg_event_trigger_dropped_objects() for the statement
+ * that fired the trigger.
+ */
+static Tuplestorestate *
+dropped_objects(TupleDesc *desc, ExprContext **econtext)
+{
+	static FmgrInfo flinfo;
+
+	return event_srf(F_PG_EVENT_TRIGGER_DROPPED_OBJECTS, &flinfo, DROP_NATTS,
+					 desc, econtext);
 }
 
 /*
@@ -618,6 +644,14 @@ pgm_ddl_command_end(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("migrate.on_ddl_command_end() must be called as an event trigger")));
 	if (!lineage_active())
+		PG_RETURN_VOID();
+
+	/*
+	 * PostgreSQL collects no command for a DROP (sql_drop sees what it
+	 * dropped): nothing to ask pg_event_trigger_ddl_commands() for.
+	 */
+	if (strncmp(GetCommandTagName(((EventTriggerData *) fcinfo->context)->tag),
+				"DROP ", 5) == 0)
 		PG_RETURN_VOID();
 
 	ts = ddl_commands(&desc, &econtext);
@@ -702,6 +736,10 @@ pgm_sql_drop(PG_FUNCTION_ARGS)
 	EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
 	Changes		c = {0};
 	const char *tag;
+	Tuplestorestate *ts;
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	ExprContext *econtext;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -711,25 +749,30 @@ pgm_sql_drop(PG_FUNCTION_ARGS)
 		PG_RETURN_VOID();
 	tag = GetCommandTagName(trigdata->tag);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pg_migrate: SPI_connect failed");
-	pgm_exec(DROP_SQL, 0, NULL, NULL, NULL, true, 0, SPI_OK_SELECT);
+	/* the objects the statement dropped itself or by CASCADE, not temporary */
+	ts = dropped_objects(&desc, &econtext);
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
 	{
-		SPITupleTable *tt = SPI_tuptable;
+		bool		isnull;
+		bool		original = DatumGetBool(slot_getattr(slot, DROP_ORIGINAL, &isnull));
+		bool		normal = DatumGetBool(slot_getattr(slot, DROP_NORMAL, &isnull));
+		bool		temporary = DatumGetBool(slot_getattr(slot, DROP_IS_TEMPORARY, &isnull));
+		char	   *typ;
+		char	   *sch;
 
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			char	   *typ = SPI_getvalue(tt->vals[r], tt->tupdesc, 1);
-			char	   *sch = SPI_getvalue(tt->vals[r], tt->tupdesc, 2);
-			char	   *ident = SPI_getvalue(tt->vals[r], tt->tupdesc, 3);
-
-			if (sch != NULL && strcmp(sch, "migrate") == 0)
-				continue;
-			add_change(&c, tag, "drop", typ ? typ : "", sch, ident, NULL);
-		}
-		SPI_freetuptable(tt);
+		if (!(original || normal) || temporary)
+			continue;
+		sch = slot_text(slot, DROP_SCHEMA_NAME);
+		if (sch != NULL && strcmp(sch, "migrate") == 0)
+			continue;
+		typ = slot_text(slot, DROP_OBJECT_TYPE);
+		add_change(&c, tag, "drop", typ ? typ : "", sch,
+				   slot_text(slot, DROP_OBJECT_IDENTITY), NULL);
 	}
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_end(ts);
+	FreeExprContext(econtext, true);
 	keep_or_flush(&c);
-	SPI_finish();
 	PG_RETURN_VOID();
 }

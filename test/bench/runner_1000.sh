@@ -72,14 +72,14 @@
 # For information: registration, migrate.plan('heads') cold (first call of
 # a session: includes loading the graph cache) and warm, the NOTICE cost.
 #
-# Settings (environment): PGM_RUNNER_N (1000 revisions), PGM_RUNNER_REPS (3),
+# Settings (environment): PGM_RUNNER_N (1000 revisions), PGM_RUNNER_REPS (5),
 # PGM_RUNNER_MAX_RATIO (1.10), PGM_RUNNER_SETTLE (1: vacuum + checkpoint
 # before each timed run; 0: not).
 
 set -uo pipefail
 
 N=${PGM_RUNNER_N:-1000}
-REPS=${PGM_RUNNER_REPS:-3}
+REPS=${PGM_RUNNER_REPS:-5}
 MAX_RATIO=${PGM_RUNNER_MAX_RATIO:-1.10}
 SETTLE=${PGM_RUNNER_SETTLE:-1}
 
